@@ -1,0 +1,18 @@
+"""Thin callbacks, one module per page. Each module's `register()` defines its callbacks with
+`guarded_callback`, so every callback names the permission it needs."""
+
+
+def register_all() -> None:
+    from callbacks import admin, audit, command_center, execution, jobs, risk, risk_stress, shell, trading
+
+    for module in (shell, command_center, trading, execution, risk, risk_stress, jobs, audit, admin):
+        module.register()
+    from callbacks import reports  # scheduled reports
+
+    reports.register()
+    from callbacks import exports  # the Exports page
+
+    exports.register()
+    from callbacks import backtests  # the Backtests page
+
+    backtests.register()

@@ -1,0 +1,16 @@
+"""The REST API under /api/v1. Authentication is attached where the blueprint is mounted, so an
+endpoint added later cannot forget it; each endpoint names its permission with `@requires`."""
+from flask import Flask
+
+from dashapp.extensions import csrf
+
+
+def register(server: Flask) -> None:
+    from dashapp.api.v1 import bp
+
+    csrf.exempt(bp)  # bearer tokens, no cookies: CSRF does not apply
+    server.register_blueprint(bp, url_prefix="/api/v1")
+    from dashapp.api.downloads import bp as exports_bp  # exports: launch, status, download
+    server.register_blueprint(exports_bp, url_prefix="/api/v1")
+    from dashapp.api.report_files import bp as report_files_bp  # archived report downloads (GET only)
+    server.register_blueprint(report_files_bp, url_prefix="/api/v1/reports")

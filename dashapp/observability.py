@@ -1,0 +1,135 @@
+"""Structured JSON logs with a request id, Prometheus metrics, and the health probes.
+
+/healthz says the process is alive; /readyz checks the database and the broker and names the one
+that failed; /metrics serves Prometheus text to an admin session or a bearer token holding
+`ops:metrics`. Metrics live in this process: Gunicorn runs one worker process with threads.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import uuid
+
+import sqlalchemy as sa
+from flask import Flask, Response, g, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from pythonjsonlogger.json import JsonFormatter
+
+from dashapp.extensions import db
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+REQUESTS = Counter("cockpit_http_requests_total", "HTTP requests", ["method", "endpoint", "status"], registry=REGISTRY)
+LATENCY = Histogram("cockpit_http_request_seconds", "HTTP request latency", ["method", "endpoint"], registry=REGISTRY,
+                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record):
+        try:
+            record.request_id = g.get("request_id", "-")
+        except RuntimeError:  # outside a request
+            record.request_id = "-"
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                                       rename_fields={"asctime": "ts", "levelname": "level"}))
+    handler.addFilter(_RequestIdFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+class _JobsCollector:
+    """Jobs by state, read from the store at scrape time (so every process reports the truth)."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+
+    def collect(self):
+        from models import Job
+
+        gauge = GaugeMetricFamily("cockpit_jobs", "Jobs by state", labels=["state"])
+        try:
+            with self.app.app_context():
+                rows = db.session.execute(sa.select(Job.state, sa.func.count()).group_by(Job.state)).all()
+        except Exception:  # a scrape must not fail because the store is down; /readyz reports that
+            rows = []
+        for state, count in rows:
+            gauge.add_metric([state], count)
+        yield gauge
+
+
+def check_database() -> str | None:
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        return None
+    except Exception as exc:  # report, do not raise: this is a probe
+        db.session.rollback()
+        return f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+
+
+def check_broker(settings) -> str | None:
+    from workers.celery_app import broker_problem
+
+    return broker_problem(settings)
+
+
+def install(server: Flask) -> None:
+    configure_logging(server.config["COCKPIT_SETTINGS"].log_level)
+    access_log = logging.getLogger("cockpit.access")
+    collector = _JobsCollector(server)
+    try:
+        REGISTRY.register(collector)
+    except ValueError:
+        pass  # another app in this process registered it already (tests)
+
+    @server.before_request
+    def _start():
+        g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex
+        g.started = time.perf_counter()
+
+    @server.after_request
+    def _finish(response):
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
+        REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
+        LATENCY.labels(request.method, endpoint).observe(elapsed)
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.path not in ("/healthz",):
+            access_log.info("request", extra={"method": request.method, "path": request.path,
+                                              "status": response.status_code, "ms": round(elapsed * 1000, 2)})
+        return response
+
+    @server.get("/healthz")
+    def healthz():
+        return jsonify(status="ok")
+
+    @server.get("/readyz")
+    def readyz():
+        settings = server.config["COCKPIT_SETTINGS"]
+        problems = {}
+        if (err := check_database()) is not None:
+            problems["database"] = err
+        if (err := check_broker(settings)) is not None:
+            problems["broker"] = err
+        body = {"status": "ok" if not problems else "unavailable", "database": problems.get("database", "ok"),
+                "broker": problems.get("broker", "ok"), "broker_kind": settings.broker_kind}
+        return jsonify(body), (200 if not problems else 503)
+
+    @server.get("/metrics")
+    def metrics():
+        from dashapp.api.auth import authenticate_request
+        from dashapp.security.permissions import Perm
+
+        denied = authenticate_request(Perm.OPS_METRICS)
+        if denied is not None:
+            return denied
+        return Response(generate_latest(REGISTRY), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,226 @@
+"""Safe controls: desired engine state, the kill switch (four-eyes reset) and the trading mode.
+
+A control action never touches a process. It writes desired state (with a reason, an idempotency
+key and an audit record); the engine supervisor and the engine reconcile to it, and the pages show
+what the engine itself reports. Every function checks the caller's role against the one matrix
+again, so a path that forgot a guard still cannot act.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from dashapp.extensions import db
+from dashapp.security.permissions import Perm, has_permission
+from dashapp.services import app_settings, audit
+from dashapp.services.errors import Conflict, PermissionDenied, ValidationError
+from dashapp.services.unit_of_work import unit_of_work
+from models import ControlAction, EngineControl, EngineState, KillSwitch, utcnow
+
+GLOBAL = "global"
+DEFAULT_ENGINE = "paper-1"
+HEARTBEAT_STALE_AFTER = timedelta(seconds=10)
+ENGINE_ACTIONS = ("start", "stop", "restart")
+
+
+def _require(role: str, perm: Perm) -> None:
+    if not has_permission(role, perm):
+        raise PermissionDenied(f"role {role!r} may not do this (needs {perm.value})")
+
+
+def _reason(reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if len(reason) < 5:
+        raise ValidationError("a reason of at least 5 characters is required", field="reason")
+    return reason[:300]
+
+
+def _replayed(key: str | None) -> ControlAction | None:
+    """The earlier outcome of this idempotency key, if it was used: a double click acts once."""
+    if not key:
+        raise ValidationError("an idempotency key is required for control actions", field="idempotency_key")
+    if len(key) > 128:
+        raise ValidationError("idempotency key is longer than 128 characters", field="idempotency_key")
+    return db.session.execute(sa.select(ControlAction).where(ControlAction.idempotency_key == key)).scalar()
+
+
+def _remember(key: str, actor: str, action: str, target: str, outcome: str) -> None:
+    db.session.add(ControlAction(idempotency_key=key, actor=actor, action=action, target=target, outcome=outcome))
+
+
+def kill_switch() -> KillSwitch:
+    row = db.session.get(KillSwitch, GLOBAL)
+    return row if row is not None else KillSwitch(scope=GLOBAL, active=False, reason="")
+
+
+def _kill_switch_row() -> KillSwitch:
+    row = db.session.get(KillSwitch, GLOBAL)
+    if row is None:
+        row = KillSwitch(scope=GLOBAL, active=False, reason="", updated_at=utcnow())
+        db.session.add(row)
+    return row
+
+
+def _control_row(engine_id: str) -> EngineControl:
+    row = db.session.get(EngineControl, engine_id)
+    if row is None:
+        row = EngineControl(engine_id=engine_id, desired_status="running", generation=0, updated_by="system",
+                            updated_at=utcnow())
+        db.session.add(row)
+    return row
+
+
+def control_engine(actor: str, role: str, engine_id: str, action: str, reason: str, idempotency_key: str) -> str:
+    """Start / stop / restart: returns what happened, in words for the page."""
+    _require(role, Perm.ENGINE_CONTROL)
+    if action not in ENGINE_ACTIONS:
+        raise ValidationError(f"action must be one of {', '.join(ENGINE_ACTIONS)}", field="action")
+    reason = _reason(reason)
+    if (earlier := _replayed(idempotency_key)) is not None:
+        return earlier.outcome
+    if action in ("start", "restart") and kill_switch().active:
+        raise Conflict("the kill switch is on: reset it (four-eyes) before starting the engine", field="action")
+    with unit_of_work():
+        row = _control_row(engine_id)
+        desired = "stopped" if action == "stop" else "running"
+        if action != "restart" and row.desired_status == desired:
+            outcome = f"{engine_id} is already {'stopped' if desired == 'stopped' else 'running'} (desired state)"
+        else:
+            row.desired_status = desired
+            row.generation += 1 if action == "restart" else 0
+            outcome = f"{engine_id}: {action} requested"
+        row.reason, row.updated_by, row.updated_at = reason, actor, utcnow()
+        _remember(idempotency_key, actor, f"engine.{action}", engine_id, outcome)
+        audit.record(actor, f"engine.{action}", f"engine:{engine_id}", {"reason": reason, "outcome": outcome})
+    return outcome
+
+
+def activate_kill_switch(actor: str, role: str, reason: str, idempotency_key: str) -> str:
+    _require(role, Perm.KILL_SWITCH_ACTIVATE)
+    reason = _reason(reason)
+    if (earlier := _replayed(idempotency_key)) is not None:
+        return earlier.outcome
+    with unit_of_work():
+        row = _kill_switch_row()
+        if row.active:
+            outcome = "kill switch is already on"
+        else:
+            row.active, row.reason, row.activated_by, row.activated_at = True, reason, actor, utcnow()
+            row.reset_requested_by = row.reset_requested_at = row.reset_reason = None
+            outcome = "kill switch ON: engines cancel working orders and accept no new ones"
+        row.updated_at = utcnow()
+        _remember(idempotency_key, actor, "kill_switch.activate", GLOBAL, outcome)
+        audit.record(actor, "kill_switch.activate", "kill_switch:global", {"reason": reason})
+    return outcome
+
+
+def request_kill_switch_reset(actor: str, role: str, reason: str, idempotency_key: str) -> str:
+    _require(role, Perm.KILL_SWITCH_REQUEST_RESET)
+    reason = _reason(reason)
+    if (earlier := _replayed(idempotency_key)) is not None:
+        return earlier.outcome
+    with unit_of_work():
+        row = _kill_switch_row()
+        if not row.active:
+            raise Conflict("the kill switch is not on: there is nothing to reset", field="kill_switch")
+        row.reset_requested_by, row.reset_requested_at, row.reset_reason = actor, utcnow(), reason
+        row.updated_at = utcnow()
+        outcome = f"reset requested by {actor}: waits for a risk or admin user other than {actor}"
+        _remember(idempotency_key, actor, "kill_switch.request_reset", GLOBAL, outcome)
+        audit.record(actor, "kill_switch.request_reset", "kill_switch:global", {"reason": reason})
+    return outcome
+
+
+def approve_kill_switch_reset(actor: str, role: str, idempotency_key: str) -> str:
+    _require(role, Perm.KILL_SWITCH_APPROVE_RESET)
+    if (earlier := _replayed(idempotency_key)) is not None:
+        return earlier.outcome
+    row = kill_switch()
+    if not row.active:
+        raise Conflict("the kill switch is not on", field="kill_switch")
+    if not row.reset_requested_by:
+        raise Conflict("no reset has been requested: a second person must request it first", field="kill_switch")
+    if row.reset_requested_by == actor:
+        audit.record(actor, "kill_switch.approve_reset", "kill_switch:global", {"reason": "own request"}, "denied")
+        db.session.commit()
+        raise PermissionDenied(f"four-eyes: {actor} requested this reset and cannot also approve it")
+    with unit_of_work():
+        requester = row.reset_requested_by
+        row.active = False
+        row.reason = ""
+        row.reset_requested_by = row.reset_requested_at = row.reset_reason = None
+        row.updated_at = utcnow()
+        outcome = f"kill switch reset: requested by {requester}, approved by {actor}"
+        _remember(idempotency_key, actor, "kill_switch.approve_reset", GLOBAL, outcome)
+        audit.record(actor, "kill_switch.approve_reset", "kill_switch:global", {"requested_by": requester})
+    return outcome
+
+
+def set_trading_mode(actor: str, role: str, mode: str, reason: str) -> str:
+    _require(role, Perm.TRADING_MODE_SET)
+    if mode not in ("paper", "live"):
+        raise ValidationError("mode must be 'paper' or 'live'", field="mode")
+    reason = _reason(reason)
+    with unit_of_work():
+        old = app_settings.get("trading_mode")
+        app_settings.put("trading_mode", mode, actor)
+        audit.record(actor, "trading_mode.set", "trading_mode", {"from": old, "to": mode, "reason": reason})
+    if mode == "live":
+        return "trading mode is LIVE; note: the built-in engine is a paper engine and never sends real orders"
+    return "trading mode is PAPER"
+
+
+@dataclass(frozen=True)
+class EngineView:
+    engine_id: str
+    desired: str
+    generation: int
+    actual: str
+    stage: str
+    heartbeat_at: datetime | None
+    heartbeat_age_s: float | None
+    version: str
+    pid: int | None
+    kill_switch_active: bool
+    kill_switch_reason: str
+    reset_requested_by: str | None
+    trading_mode: str
+    block_new_orders_reason: str = ""  # set by the risk monitor when a limit with that action is breached
+
+    def to_dict(self) -> dict:
+        return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in self.__dict__.items()}
+
+
+def engine_view(engine_id: str = DEFAULT_ENGINE) -> EngineView:
+    """Desired and actual state side by side. A heartbeat older than 10 s makes the actual 'stale'."""
+    control = db.session.get(EngineControl, engine_id)
+    state = db.session.get(EngineState, engine_id)
+    switch = kill_switch()
+    now = utcnow()
+    actual, age = "unknown", None
+    if state is not None and state.heartbeat_at is not None:
+        age = (now - state.heartbeat_at).total_seconds()
+        actual = state.status if age <= HEARTBEAT_STALE_AFTER.total_seconds() or state.status in ("stopped", "crashed") \
+            else "stale"
+    return EngineView(
+        engine_id=engine_id, desired=control.desired_status if control else "running",
+        generation=control.generation if control else 0, actual=actual, stage=state.stage if state else "",
+        heartbeat_at=state.heartbeat_at if state else None, heartbeat_age_s=age,
+        version=state.version if state else "", pid=state.pid if state else None,
+        kill_switch_active=bool(switch.active), kill_switch_reason=switch.reason or "",
+        reset_requested_by=switch.reset_requested_by, trading_mode=app_settings.get("trading_mode") or "paper",
+        block_new_orders_reason=app_settings.get("risk.block_new_orders") or "",
+    )
+
+
+def record_engine_down(engine_id: str, status: str, why: str) -> None:
+    """Written by the engine supervisor: a stopped or crashed engine cannot report itself."""
+    with unit_of_work() as session:
+        state = session.get(EngineState, engine_id)
+        if state is None:
+            state = EngineState(engine_id=engine_id, detail={})
+            session.add(state)
+        state.status, state.stage, state.heartbeat_at = status, "", utcnow()
+        state.detail = {**(state.detail or {}), "supervisor": why}

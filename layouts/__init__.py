@@ -1,0 +1,1 @@
+"""Page layouts: pure functions that return components. No database access, no callbacks."""

@@ -1,0 +1,184 @@
+"""Jobs end to end through a REAL `celery worker` process: on the embedded filesystem broker and on
+Redis, against SQLite and PostgreSQL. No timing assertions: every wait polls with a deadline and
+fails naming what it waited for."""
+from __future__ import annotations
+
+import re
+import signal
+import os
+import time
+
+import pytest
+
+from dashapp.services import jobs
+from tests.support.worker import broker_settings, celery_beat, celery_worker, wait_for_job
+
+pytestmark = [pytest.mark.worker, pytest.mark.timeout(240)]
+
+SQLITE = pytest.param("sqlite", id="sqlite")
+POSTGRES = pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)
+FILESYSTEM = pytest.param("filesystem", id="filesystem")
+REDIS = pytest.param("redis", id="redis", marks=pytest.mark.redis)
+TERMINAL = {"succeeded", "failed", "canceled", "timed_out"}
+
+
+@pytest.fixture
+def broker():
+    return "filesystem"
+
+
+@pytest.fixture
+def settings(tmp_path, database_url, broker):
+    """Overrides conftest's settings: the broker under test and a one-second heartbeat (so the
+    reaper's grace is three seconds)."""
+    with broker_settings(tmp_path, database_url, broker, {"job_heartbeat_seconds": "1"}) as settings:
+        yield settings
+
+
+@pytest.fixture
+def celery_app(settings):
+    from workers.celery_app import create_celery
+
+    return create_celery(settings)
+
+
+@pytest.fixture
+def port(celery_app):
+    from workers.celery_app import CeleryJobPort
+
+    return CeleryJobPort(celery_app)
+
+
+def _launch(port, **params):
+    return jobs.launch("trader1", "trader", "health_check", params, port=port)
+
+
+def _attempt_pid(job) -> int:
+    match = re.findall(r" on \S+ pid (\d+)", job.log)
+    assert match, f"no worker pid in the job log:\n{job.log}"
+    return int(match[-1])
+
+
+@pytest.mark.parametrize("db_backend", [SQLITE, POSTGRES])
+@pytest.mark.parametrize("broker", [FILESYSTEM, REDIS])
+def test_health_check_runs_end_to_end(server, settings, celery_app, port, broker, db_backend):
+    with celery_worker(settings, celery_app) as worker:
+        timings = []
+        for _ in range(2):  # the first job also builds the pool child's Flask app
+            started = time.perf_counter()
+            job = _launch(port)
+            job = wait_for_job(job.id, TERMINAL, worker=worker, what="(health check)")
+            timings.append(time.perf_counter() - started)
+            assert job.state == "succeeded", f"{job.state}: {job.error}\n{job.log}"
+    assert job.progress == 100
+    assert job.result["checks"]["database"]["ok"] and job.result["checks"]["broker"]["ok"]
+    assert job.result["broker_kind"] == broker
+    assert job.attempts == 1 and job.started_at and job.finished_at
+    for line in ("started on test-", "database: ok", "broker: ok", "succeeded"):
+        assert line in job.log
+    print(f"\n[figure] health_check round trip on {broker}/{db_backend}: first {timings[0]:.2f} s, "
+          f"warm {timings[1]:.2f} s")
+
+
+@pytest.mark.parametrize(("broker", "db_backend"), [(FILESYSTEM.values[0], SQLITE.values[0]),
+                                                    pytest.param("redis", "postgresql", id="redis-postgresql",
+                                                                 marks=[pytest.mark.redis, pytest.mark.postgres])])
+def test_cancel_stops_a_running_job(server, settings, celery_app, port, broker, db_backend):
+    with celery_worker(settings, celery_app) as worker:
+        job = _launch(port, sleep_seconds=60)
+        job = wait_for_job(job.id, "running", worker=worker, what="(long health check)")
+        pid = _attempt_pid(job)
+        wait_until(lambda: jobs.get_job(job.id).progress >= 50, "the long job reaches its sleep", worker)
+        canceled = jobs.cancel("trader1", job.id, port=port, role="trader")
+        assert canceled.state == "canceled"
+        wait_until(lambda: not _alive(pid), f"pool child {pid} running the canceled job is terminated", worker)
+        job = wait_for_job(job.id, TERMINAL, worker=worker)
+        # The worker is still healthy and the canceled job never changes state again.
+        after = wait_for_job(_launch(port).id, TERMINAL, worker=worker, what="(health check after cancel)")
+        assert after.state == "succeeded", after.error
+    job = wait_for_job(job.id, TERMINAL)
+    assert job.state == "canceled" and job.finished_at
+    assert "canceled by trader1" in job.log and "succeeded" not in job.log
+
+
+@pytest.mark.parametrize("db_backend", [SQLITE])
+def test_killed_pool_child_job_is_redelivered_and_finishes(server, settings, celery_app, port):
+    """kill -9 of the process running a job: acks_late + reject_on_worker_lost hand the message back,
+    and the next attempt (after the liveness wait sees no heartbeat) runs it to the end."""
+    with celery_worker(settings, celery_app, concurrency=1) as worker:
+        job = _launch(port, sleep_seconds=4)
+        job = wait_for_job(job.id, "running", worker=worker)
+        os.kill(_attempt_pid(job), signal.SIGKILL)
+        job = wait_for_job(job.id, TERMINAL, timeout=45, worker=worker, what="(after its pool child was killed)")
+    assert job.state == "succeeded", f"{job.state}: {job.error}\n{job.log}"
+    assert job.attempts == 2 and "restarted as attempt 2" in job.log
+
+
+@pytest.mark.parametrize(("broker", "db_backend"), [(FILESYSTEM.values[0], SQLITE.values[0]),
+                                                    pytest.param("redis", "postgresql", id="redis-postgresql",
+                                                                 marks=[pytest.mark.redis, pytest.mark.postgres])])
+def test_killed_worker_job_is_reaped(server, settings, celery_app, port, broker, db_backend):
+    """kill -9 of the whole worker (main process and pool): its message is gone (filesystem) or
+    parked unacked for the visibility timeout (Redis); the reaper, run by the next worker as beat
+    would, sees no live worker runs the job and fails it with a clear error."""
+    from workers.celery_app import REAP_STALE_JOBS
+
+    with celery_worker(settings, celery_app) as worker:
+        job = _launch(port, sleep_seconds=60)
+        wait_for_job(job.id, "running", worker=worker)
+        worker.kill()
+    assert jobs.get_job(job.id).state == "running"
+    with celery_worker(settings, celery_app) as second:
+        deadline = time.monotonic() + 40
+        while jobs.get_job(job.id).state == "running" and time.monotonic() < deadline:
+            celery_app.send_task(REAP_STALE_JOBS)
+            wait_for_job(job.id, {"running", *TERMINAL}, worker=second)
+            time.sleep(1.0)
+        job = wait_for_job(job.id, TERMINAL, timeout=5, worker=second, what="(orphaned by a killed worker)")
+    assert job.state == "failed"
+    assert "its worker is gone" in job.error
+    assert job.finished_at is not None
+
+
+@pytest.mark.parametrize("db_backend", [SQLITE])
+def test_beat_launches_the_scheduled_health_check(server, settings, celery_app):
+    """beat (the real `celery beat` command) -> launch_scheduled_job -> run_job -> succeeded, with
+    the schedule shortened through the environment so the first tick comes in seconds."""
+    from dataclasses import replace
+
+    fast = replace(settings, extra={**settings.extra, "health_check_every_seconds": "2", "reap_every_seconds": "2"})
+    with celery_worker(fast, celery_app) as worker, celery_beat(fast) as beat:
+        deadline = time.monotonic() + 40
+        while not jobs.list_jobs(created_by=jobs.SCHEDULER) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        scheduled = jobs.list_jobs(created_by=jobs.SCHEDULER)
+        assert scheduled, f"beat launched no health check within 40 s\nbeat log:\n{beat.log_tail()}"
+        job = wait_for_job(scheduled[-1].id, TERMINAL, worker=worker, what="(scheduled health check)")
+    assert job.state == "succeeded" and job.job_type == "health_check", job.error
+    assert "reap_stale_jobs" in worker.log_path.read_text()  # the reaper ticked too
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers signal 0; it is gone for our purpose.
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def wait_until(condition, what: str, worker, timeout: float = 30.0) -> None:
+    from dashapp.extensions import db
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        db.session.rollback()
+        db.session.expire_all()
+        if condition():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting until {what}\nworker log:\n{worker.log_tail()}")

@@ -1,0 +1,91 @@
+"""Thin Celery tasks: they take ids and JSON values, and call dashapp.services.jobs."""
+from __future__ import annotations
+
+import os
+import time
+from datetime import timedelta
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
+from flask import current_app
+from sqlalchemy.exc import OperationalError
+
+from dashapp.services import jobs
+from models import utcnow
+from workers.celery_app import (LAUNCH_SCHEDULED_JOB, MONITOR_RISK, REAP_STALE_JOBS, RUN_JOB, RUN_REPORT_SCHEDULES,
+                                CeleryJobPort, FlaskTask, flask_server, heartbeat_seconds)
+from workers.heartbeat import Heartbeat
+
+
+class JobTask(FlaskTask):
+    """run_job's class. on_failure runs when an error escaped the task (in the pool child) or when
+    the hard time limit killed it (in the worker's main process): either way the job gets its end."""
+
+    abstract = True
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        from flask import has_app_context
+
+        if has_app_context():
+            return self._record_failure(exc, task_id)
+        with flask_server(self.app).app_context():
+            self._record_failure(exc, task_id)
+
+    @staticmethod
+    def _record_failure(exc, task_id):
+        if isinstance(exc, TimeLimitExceeded):
+            limit = exc.args[0] if exc.args else "?"
+            jobs.time_out(task_id, f"exceeded its hard time limit of {limit} s; the worker killed it")
+        elif isinstance(exc, SoftTimeLimitExceeded):  # it struck after the handler, while recording
+            jobs.time_out(task_id, "exceeded its soft time limit")
+        else:
+            jobs.fail(task_id, f"{type(exc).__name__}: {exc}"[:2000])
+
+
+def _settings():
+    return current_app.config["COCKPIT_SETTINGS"]
+
+
+@shared_task(bind=True, base=JobTask, name=RUN_JOB, max_retries=3)
+def run_job(self, job_id: str, retried: bool = False) -> str:
+    # A redelivered message waits to see whether another attempt is still alive; our own retry need not.
+    wait = 0.0 if retried else 2.5 * heartbeat_seconds(_settings())
+    try:
+        job = jobs.mark_running(job_id, f"{self.request.hostname} pid {os.getpid()}", liveness_wait=wait)
+        if job is None:
+            return "skipped"
+        with Heartbeat(current_app._get_current_object(), job_id, job.attempts, heartbeat_seconds(_settings())):
+            return jobs.run(job, timeout_errors=(SoftTimeLimitExceeded,))
+    except OperationalError as exc:  # the database blinked: try the attempt again, backing off
+        raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 30), kwargs={"retried": True})
+
+
+@shared_task(bind=True, base=FlaskTask, name=REAP_STALE_JOBS)
+def reap_stale_jobs(self) -> list[str]:
+    grace = timedelta(seconds=3 * heartbeat_seconds(_settings()))
+    return jobs.reap_stale(utcnow(), active_job_ids=CeleryJobPort(self.app).active_job_ids, orphan_grace=grace)
+
+
+@shared_task(bind=True, base=FlaskTask, name=LAUNCH_SCHEDULED_JOB)
+def launch_scheduled_job(self, job_type: str, params: dict | None = None, every_seconds: float = 60) -> str:
+    slot = f"{every_seconds:g}s-{int(time.time() // every_seconds)}"  # a tick delivered twice launches once
+    return jobs.launch_scheduled(job_type, params, slot, port=CeleryJobPort(self.app)).id
+
+
+@shared_task(bind=True, base=FlaskTask, name=RUN_REPORT_SCHEDULES)
+def run_report_schedules(self) -> dict:
+    """Beat's report tick: launch a report job per due schedule slot, then retry due deliveries."""
+    from dashapp.services import delivery, schedules
+
+    now = utcnow()
+    launched = schedules.run_due(now, port=CeleryJobPort(self.app))
+    return {"launched": launched, "deliveries": delivery.retry_due(now)}
+
+
+@shared_task(bind=True, base=FlaskTask, name=MONITOR_RISK)
+def monitor_risk(self) -> str:
+    """Beat's risk tick: measure every active limit and carry out breach actions (block new orders,
+    kill switch, alert). Returns the desk's risk level."""
+    from dashapp.services.risk import monitor
+
+    return monitor.evaluate().level
