@@ -35,7 +35,9 @@ class _RequestIdFilter(logging.Filter):
 
 
 def configure_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    # The process's real stderr: in a Celery pool child sys.stderr is Celery's logging proxy,
+    # which drops a record written from inside logging (so every app log line there was lost).
+    handler = logging.StreamHandler(sys.__stderr__)
     handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
                                        rename_fields={"asctime": "ts", "levelname": "level"}))
     handler.addFilter(_RequestIdFilter())

@@ -75,6 +75,11 @@ def heartbeat_seconds(settings: Settings) -> float:
     return float(worker_option(settings, "job_heartbeat_seconds", "10"))
 
 
+def cancel_grace_seconds(settings: Settings) -> float:
+    """How long a canceled handler may run on before its worker process is killed (workers.heartbeat)."""
+    return float(worker_option(settings, "job_cancel_grace_seconds", "10"))
+
+
 class FlaskTask(Task):
     """Runs each task inside a Flask app context (unless one is open already, e.g. eager calls in
     tests). The Flask server is built lazily, once per worker process, from the Celery app's settings."""
@@ -224,7 +229,9 @@ class CeleryJobPort:
                            soft_time_limit=soft_time_limit, time_limit=time_limit)
 
     def revoke(self, job_id: str) -> None:
-        self.app.control.revoke(job_id, terminate=True, signal="SIGTERM")
+        """Drop the message if no worker has started it. No terminate: a SIGTERM'd pool child can
+        hang the pool (D22); the running attempt is stopped by its own worker (workers.heartbeat)."""
+        self.app.control.revoke(job_id)
 
     def active_job_ids(self) -> set[str] | None:
         """Ids of the tasks some live worker is executing; None when the broker cannot be asked."""

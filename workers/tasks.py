@@ -13,7 +13,8 @@ from sqlalchemy.exc import OperationalError
 from dashapp.services import jobs
 from models import utcnow
 from workers.celery_app import (LAUNCH_SCHEDULED_JOB, MONITOR_RISK, REAP_STALE_JOBS, RUN_JOB, RUN_REPORT_SCHEDULES,
-                                CeleryJobPort, FlaskTask, flask_server, heartbeat_seconds)
+                                CeleryJobPort, FlaskTask, cancel_grace_seconds, flask_server,
+                                heartbeat_seconds)
 from workers.heartbeat import Heartbeat
 
 
@@ -54,8 +55,9 @@ def run_job(self, job_id: str, retried: bool = False) -> str:
         job = jobs.mark_running(job_id, f"{self.request.hostname} pid {os.getpid()}", liveness_wait=wait)
         if job is None:
             return "skipped"
-        with Heartbeat(current_app._get_current_object(), job_id, job.attempts, heartbeat_seconds(_settings())):
-            return jobs.run(job, timeout_errors=(SoftTimeLimitExceeded,))
+        with Heartbeat(current_app._get_current_object(), job_id, job.attempts, heartbeat_seconds(_settings()),
+                       cancel_grace=cancel_grace_seconds(_settings())) as watch:
+            return jobs.run(job, timeout_errors=(SoftTimeLimitExceeded,), interruptible=watch.interruptible)
     except OperationalError as exc:  # the database blinked: try the attempt again, backing off
         raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 30), kwargs={"retried": True})
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable, Protocol
@@ -68,6 +69,11 @@ class JobFailed(Exception):
 class JobAborted(Exception):
     """Raised inside a handler when its job is no longer this attempt's to run (canceled, reaped,
     or taken over by a newer attempt): the handler stops and writes nothing more."""
+
+
+class JobInterrupted(JobAborted):
+    """The same, raised into the handler's thread from outside (workers.heartbeat) at any Python
+    line, possibly mid-query: the session's connections are discarded, never reused."""
 
 
 @dataclass(frozen=True)
@@ -274,34 +280,51 @@ def _heartbeat_moves(job: Job, wait: float) -> bool:
 
 
 def run(job: Job, timeout_errors: tuple[type[BaseException], ...] = (),
-        transient_errors: tuple[type[BaseException], ...] = (sa.exc.OperationalError,)) -> str:
+        transient_errors: tuple[type[BaseException], ...] = (sa.exc.OperationalError,),
+        interruptible: Callable[[], AbstractContextManager] = nullcontext) -> str:
     """Run the handler of a job claimed by `mark_running` and record how it ended; returns the state.
     `timeout_errors` (the queue's soft time limit) end as timed_out; `transient_errors` propagate
-    (rolled back) so the caller can retry the attempt; any other error fails the job."""
+    (rolled back) so the caller can retry the attempt; any other error fails the job. The handler
+    runs inside `interruptible()`, the window in which a cancel may interrupt it."""
     spec = job_type(job.job_type)
+    job_id, attempt = job.id, job.attempts  # the session may be discarded below
     try:
-        result = spec.handler(JobContext(job.id, job.attempts), spec.params.model_validate(job.params))
+        with interruptible():
+            result = spec.handler(JobContext(job_id, attempt), spec.params.model_validate(job.params))
+    except JobInterrupted:
+        db.session().invalidate()  # (the scoped_session proxy does not offer invalidate)
     except JobAborted:
-        pass
+        db.session.rollback()
     except timeout_errors:
-        time_out(job.id, f"exceeded its soft time limit of {spec.soft_time_limit} s", attempt=job.attempts)
+        time_out(job_id, f"exceeded its soft time limit of {spec.soft_time_limit} s", attempt=attempt)
     except transient_errors:
         db.session.rollback()
         raise
     except JobFailed as exc:
-        fail(job.id, str(exc), attempt=job.attempts, result=exc.result)
+        fail(job_id, str(exc), attempt=attempt, result=exc.result)
     except Exception as exc:
-        current_app.logger.exception("job %s (%s) failed", job.id, job.job_type)
-        fail(job.id, f"{type(exc).__name__}: {exc}"[:2000], attempt=job.attempts)
+        current_app.logger.exception("job %s (%s) failed", job_id, spec.name)
+        fail(job_id, f"{type(exc).__name__}: {exc}"[:2000], attempt=attempt)
     else:
-        succeed(job.id, result or {}, attempt=job.attempts)
+        succeed(job_id, result or {}, attempt=attempt)
     db.session.expire_all()
-    return get_job(job.id).state
+    return get_job(job_id).state
 
 
 def heartbeat(job_id: str, attempt: int | None = None) -> bool:
     """Keep a running job's heartbeat fresh; False when the job is no longer this attempt's."""
     return _transition(job_id, RUNNING, attempt=attempt, heartbeat_at=utcnow())
+
+
+def attempt_is_live(job_id: str, attempt: int) -> bool:
+    """True while the job is running as this attempt (a read; a cancel or the reaper ends it)."""
+    stmt = sa.select(Job.id).where(Job.id == job_id, Job.state == JobState.RUNNING.value, Job.attempts == attempt)
+    return db.session.execute(stmt).first() is not None
+
+
+def note(job_id: str, line: str) -> None:
+    """Append a line to the job's log whatever its state (how a canceled attempt ended)."""
+    _transition(job_id, tuple(state.value for state in JobState), log=line)
 
 
 def report_progress(job_id: str, pct: float, message: str = "", attempt: int | None = None) -> None:
@@ -337,8 +360,9 @@ def time_out(job_id: str, error: str, attempt: int | None = None) -> bool:
 
 def cancel(actor: str, job_id: str, *, port: JobPort, role: str | None = None) -> Job:
     """Cancel a queued or running job: canceled in the store first (so it is final whatever the
-    worker does), then revoked with terminate=True. `role` is checked when given; system callers
-    (CLI, scheduler) that checked already may leave it out."""
+    worker does), then revoked, so a message not yet started is dropped. A running attempt is
+    stopped by its own worker, which watches the row (workers.heartbeat; D22). `role` is checked
+    when given; system callers (CLI, scheduler) that checked already may leave it out."""
     if role is not None and not has_permission(role, Perm.JOBS_CANCEL):
         raise PermissionDenied(f"your role ({role}) lacks the permission {Perm.JOBS_CANCEL.value}")
     job = get_job(job_id)
@@ -355,7 +379,7 @@ def cancel(actor: str, job_id: str, *, port: JobPort, role: str | None = None) -
         raise Conflict(f"job {job_id} finished ({job.state}) before it could be canceled", field="job_id")
     try:
         port.revoke(job_id)
-    except Exception as exc:  # the row is canceled; the handler stops at its next progress report
+    except Exception as exc:  # the row is canceled; the worker's watch stops the attempt
         current_app.logger.warning("revoke of job %s failed: %s", job_id, exc)
     return job
 

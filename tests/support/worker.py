@@ -95,7 +95,7 @@ def celery_worker(settings, app=None, queues: str = "default,jobs,reports", pool
     node = f"test-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
     log_path = Path(settings.instance_dir) / f"worker-{node.split('@')[0]}.log"
     command = [str(CELERY), "-A", "workers.main:celery", "worker", "-Q", queues, "--pool", pool,
-               "--concurrency", str(concurrency), "-n", node, "--loglevel", "INFO",
+               "--concurrency", str(concurrency), "-n", node, "--loglevel", os.environ.get("COCKPIT_TEST_WORKER_LOGLEVEL", "INFO"),
                "--without-gossip", "--without-mingle"]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(command, cwd=PROJECT_ROOT, env=worker_env(settings), stdout=log,

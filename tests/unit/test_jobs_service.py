@@ -78,7 +78,7 @@ def _fresh(job_id):
 def test_launch_stores_a_queued_job_submits_it_and_audits(server, port):
     job = _launch(port, sleep_seconds=2)
     assert job.state == "queued" and job.progress == 0 and job.attempts == 0
-    assert job.params == {"sleep_seconds": 2.0}
+    assert job.params == {"sleep_seconds": 2.0, "hold": "reporting"}  # defaults are stored too
     assert job.created_by == "trader1" and job.queue == "jobs"
     assert port.submitted == [(job.id, "jobs", 150, 180)]
     [record] = _audit("job.launch")
@@ -90,6 +90,7 @@ def test_launch_stores_a_queued_job_submits_it_and_audits(server, port):
     ({"sleep_seconds": -1}, "params.sleep_seconds"),
     ({"sleep_seconds": 121}, "params.sleep_seconds"),
     ({"sleep_seconds": "soon"}, "params.sleep_seconds"),
+    ({"hold": "forever"}, "params.hold"),
     ({"drop_tables": True}, "params.drop_tables"),
 ])
 def test_bad_params_are_refused_with_422_naming_the_field(server, port, params, field):
@@ -392,13 +393,13 @@ def test_list_filters_and_rows(server, port):
     assert row == {"id": a.id, "job_type": "Health check", "state": "queued", "progress": 0.0, "created_by": "trader1",
                    "created_at": row["created_at"], "finished_at": "", "message": "queued"}
     detail = jobs.detail(jobs.get_job(b.id))
-    assert detail["cancelable"] is False and detail["params"] == {"sleep_seconds": 0.0}
+    assert detail["cancelable"] is False and detail["params"] == {"sleep_seconds": 0.0, "hold": "reporting"}
 
 
 def test_rerun_launches_the_same_type_with_the_same_parameters(server, port):
     first = jobs.launch("tina", "trader", "health_check", {"sleep_seconds": 2}, "k-1", port=port)
     again = jobs.rerun("rita", "risk", first.id, "k-2", port=port)
-    assert again.id != first.id and again.job_type == "health_check" and again.params == {"sleep_seconds": 2}
+    assert again.id != first.id and again.job_type == "health_check" and again.params == {"sleep_seconds": 2, "hold": "reporting"}
     assert again.created_by == "rita" and len(port.submitted) == 2
     with pytest.raises(PermissionDenied):
         jobs.rerun("vic", "viewer", first.id, "k-3", port=port)
