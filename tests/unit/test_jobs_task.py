@@ -3,6 +3,9 @@
 is exercised in tests/integration/test_worker_jobs.py."""
 from __future__ import annotations
 
+import threading
+import time
+
 import pydantic
 import pytest
 import sqlalchemy as sa
@@ -144,3 +147,78 @@ def test_scheduled_task_launches_a_health_check(server, celery_app, monkeypatch)
     job = jobs.get_job(job_id)
     assert job.created_by == jobs.SCHEDULER and job.job_type == "health_check"
     assert sent[0][0] == RUN_JOB and sent[0][1]["task_id"] == job_id and sent[0][1]["queue"] == "jobs"
+
+
+# --- a cancel carried out inside the worker (workers/heartbeat.py, DECISIONS D22) ----------------
+
+
+def _cancel_when_running(server, job_id: str, errors: list) -> threading.Thread:
+    """Cancel the job from another thread (its own app context, as a web request would) once the
+    handler has started."""
+    def cancel():
+        try:
+            with server.app_context():
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline:
+                    db.session.expire_all()
+                    if jobs.get_job(job_id).state == "running":
+                        time.sleep(0.3)  # well inside the handler
+                        jobs.cancel("trader1", job_id, port=NullPort(), role="trader")
+                        return
+                    time.sleep(0.05)
+                errors.append("the job never started running")
+        except Exception as exc:  # reported by the test, not lost in the thread
+            errors.append(repr(exc))
+
+    thread = threading.Thread(target=cancel, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("busy", ["python", "database"])
+def test_a_cancel_interrupts_a_handler_that_never_reports(server, celery_app, handler_type, busy):
+    """The handler loops without a progress report (in pure Python, or in back-to-back queries
+    where the interrupt most likely lands inside the driver); the side thread interrupts it, the
+    job stays canceled, and the process's database connections still work afterwards."""
+    seen = {}
+
+    def never_reports(ctx, params):
+        seen["entered"] = True
+        try:
+            while True:
+                if busy == "database":
+                    db.session.execute(sa.text("SELECT 1")).scalar_one()
+                else:
+                    time.sleep(0.005)
+        finally:
+            seen["left"] = True
+
+    handler_type("never_reports", never_reports)
+    job = jobs.launch("trader1", "trader", "never_reports", {}, port=NullPort())
+    errors: list = []
+    canceller = _cancel_when_running(server, job.id, errors)
+    outcome = celery_app.tasks[RUN_JOB].apply(args=[job.id])  # returns only once interrupted
+    canceller.join(timeout=20)
+    assert not errors, errors
+    assert outcome.result == "canceled" and seen == {"entered": True, "left": True}
+    db.session.expire_all()
+    assert jobs.get_job(job.id).state == "canceled"
+    # The next job in this process uses the database normally.
+    after, job_after = _run(celery_app, "health_check")
+    assert after.result == "succeeded" and job_after.state == "succeeded", job_after.error
+
+
+def test_an_interrupt_never_escapes_the_handler_window(server):
+    """Once the handler has returned, a late interrupt is dropped; a window opened after the
+    attempt was found dead refuses to start."""
+    from workers.heartbeat import Heartbeat
+
+    watch = Heartbeat(server, "no-such-job", 1, interval=60)
+    with watch.interruptible():
+        pass
+    watch._interrupt()  # the handler is gone: nothing is raised anywhere
+    time.sleep(0.05)
+    with pytest.raises(jobs.JobAborted):
+        with watch.interruptible():
+            pytest.fail("a dead attempt's handler must not start")
