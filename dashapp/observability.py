@@ -34,10 +34,16 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+def _log_stream():
+    """sys.stderr, except in a Celery pool child: there it is Celery's logging proxy, which drops
+    a record written from inside logging (every app log line of a job was lost)."""
+    from celery.utils.log import LoggingProxy
+
+    return sys.__stderr__ if isinstance(sys.stderr, LoggingProxy) else sys.stderr
+
+
 def configure_logging(level: str = "INFO") -> None:
-    # The process's real stderr: in a Celery pool child sys.stderr is Celery's logging proxy,
-    # which drops a record written from inside logging (so every app log line there was lost).
-    handler = logging.StreamHandler(sys.__stderr__)
+    handler = logging.StreamHandler(_log_stream())
     handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
                                        rename_fields={"asctime": "ts", "levelname": "level"}))
     handler.addFilter(_RequestIdFilter())
