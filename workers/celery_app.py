@@ -235,11 +235,25 @@ class CeleryJobPort:
 
     def active_job_ids(self) -> set[str] | None:
         """Ids of the tasks some live worker is executing; None when the broker cannot be asked."""
+        return self._ask("active")
+
+    def known_job_ids(self) -> set[str] | None:
+        """Ids some live worker is executing, holds reserved (prefetched) or holds for later (ETA)."""
+        known: set[str] = set()
+        for what in ("active", "reserved", "scheduled"):
+            ids = self._ask(what)
+            if ids is None:
+                return None
+            known |= ids
+        return known
+
+    def _ask(self, what: str) -> set[str] | None:
         try:
-            replies = self.app.control.inspect(timeout=self.inspect_timeout).active()
+            replies = getattr(self.app.control.inspect(timeout=self.inspect_timeout), what)()
         except Exception:  # the reaper then relies on heartbeats alone
             return None
-        return {task["id"] for tasks in (replies or {}).values() for task in tasks}
+        # scheduled() wraps each task as {"request": {...}}; active() and reserved() do not.
+        return {(task.get("request") or task)["id"] for tasks in (replies or {}).values() for task in tasks}
 
 
 def current_job_port() -> CeleryJobPort:

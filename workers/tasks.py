@@ -14,7 +14,7 @@ from dashapp.services import jobs
 from models import utcnow
 from workers.celery_app import (LAUNCH_SCHEDULED_JOB, MONITOR_RISK, REAP_STALE_JOBS, RUN_JOB, RUN_REPORT_SCHEDULES,
                                 CeleryJobPort, FlaskTask, cancel_grace_seconds, flask_server,
-                                heartbeat_seconds)
+                                heartbeat_seconds, worker_option)
 from workers.heartbeat import Heartbeat
 
 
@@ -63,9 +63,15 @@ def run_job(self, job_id: str, retried: bool = False) -> str:
 
 
 @shared_task(bind=True, base=FlaskTask, name=REAP_STALE_JOBS)
-def reap_stale_jobs(self) -> list[str]:
+def reap_stale_jobs(self) -> dict:
+    """Beat's reaper: fail running jobs whose worker is gone, re-send queued ones whose message was lost."""
+    from dashapp.services import job_recovery
+
+    port, now = CeleryJobPort(self.app), utcnow()
     grace = timedelta(seconds=3 * heartbeat_seconds(_settings()))
-    return jobs.reap_stale(utcnow(), active_job_ids=CeleryJobPort(self.app).active_job_ids, orphan_grace=grace)
+    reaped = job_recovery.reap_stale(now, active_job_ids=port.active_job_ids, orphan_grace=grace)
+    requeue_after = timedelta(seconds=float(worker_option(_settings(), "requeue_after_seconds", "300")))
+    return {"reaped": reaped, "requeued": job_recovery.requeue_lost(now, port=port, grace=requeue_after)}
 
 
 @shared_task(bind=True, base=FlaskTask, name=LAUNCH_SCHEDULED_JOB)

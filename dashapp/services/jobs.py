@@ -10,7 +10,8 @@ redelivery) cannot write over its successor.
 The queue is reached through a port the caller passes in (`JobPort`: submit, revoke, and which job
 ids live workers are running), so this module imports no Celery and its tests need no worker.
 Job types register here with a pydantic params model, a handler, a queue, time limits and the
-permission that launches them; a type that is not registered cannot be launched.
+permission that launches them; a type that is not registered cannot be launched. Jobs whose
+worker or broker message was lost are recovered by dashapp.services.job_recovery (beat's reaper).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import time
 import uuid
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable, Protocol
 
 import pydantic
@@ -35,10 +36,8 @@ from dashapp.services.unit_of_work import unit_of_work
 from models import Job, JobState, utcnow
 
 SCHEDULER = "scheduler"  # the actor of jobs that beat launches
-REAPER = "reaper"
 ACTIVE = (JobState.QUEUED.value, JobState.RUNNING.value)
 RUNNING = (JobState.RUNNING.value,)
-HARD_LIMIT_GRACE = timedelta(seconds=60)
 _KEY_RE = re.compile(r"^[A-Za-z0-9._:-]{1,60}$")
 _LOG_LINE_MAX = 1000
 
@@ -51,6 +50,10 @@ class JobPort(Protocol):
     def revoke(self, job_id: str) -> None: ...
 
     def active_job_ids(self) -> set[str] | None: ...
+
+    def known_job_ids(self) -> set[str] | None:
+        """Ids live workers are running or hold reserved; None when they cannot be asked."""
+        ...
 
 
 class QueueUnavailable(ServiceError):
@@ -322,6 +325,11 @@ def attempt_is_live(job_id: str, attempt: int) -> bool:
     return db.session.execute(stmt).first() is not None
 
 
+def mark_requeued(job_id: str, line: str, now: datetime) -> bool:
+    """A queued job's message is sent again (job_recovery): log why; `heartbeat_at` dates it."""
+    return _transition(job_id, (JobState.QUEUED.value,), log=line, heartbeat_at=now)
+
+
 def note(job_id: str, line: str) -> None:
     """Append a line to the job's log whatever its state (how a canceled attempt ended)."""
     _transition(job_id, tuple(state.value for state in JobState), log=line)
@@ -355,7 +363,7 @@ def time_out(job_id: str, error: str, attempt: int | None = None) -> bool:
                        state=JobState.TIMED_OUT.value, error=error, message="timed out", finished_at=utcnow())
 
 
-# --- people and the reaper -------------------------------------------------------------------
+# --- people ----------------------------------------------------------------------------------
 
 
 def cancel(actor: str, job_id: str, *, port: JobPort, role: str | None = None) -> Job:
@@ -382,41 +390,6 @@ def cancel(actor: str, job_id: str, *, port: JobPort, role: str | None = None) -
     except Exception as exc:  # the row is canceled; the worker's watch stops the attempt
         current_app.logger.warning("revoke of job %s failed: %s", job_id, exc)
     return job
-
-
-def reap_stale(now: datetime | None = None, *, active_job_ids: Callable[[], set[str] | None] | None = None,
-               orphan_grace: timedelta = timedelta(seconds=30)) -> list[str]:
-    """Fail running jobs whose worker is gone, so a killed worker never leaves a job 'running':
-    * no heartbeat for longer than the type's hard time limit + grace (no live attempt can be that
-      quiet: the worker would have killed it), or
-    * no heartbeat for `orphan_grace` and no live worker lists it among its active tasks
-      (`active_job_ids()`; None means the broker could not be asked, and this rule is skipped)."""
-    now = now or utcnow()
-    running = list(db.session.execute(sa.select(Job).where(Job.state == JobState.RUNNING.value)).scalars())
-    active: set[str] | None = None
-    asked = False
-    reaped = []
-    for job in running:
-        quiet = now - (job.heartbeat_at or job.started_at or job.created_at)
-        spec = job_types().get(job.job_type)
-        hard = timedelta(seconds=spec.time_limit if spec else 3600)
-        if quiet > hard + HARD_LIMIT_GRACE:
-            reason = f"no heartbeat for {int(quiet.total_seconds())} s, longer than its hard time limit " \
-                     f"({int(hard.total_seconds())} s) + grace: its worker was lost or killed"
-        elif quiet > orphan_grace and active_job_ids is not None:
-            if not asked:
-                active, asked = active_job_ids(), True
-            if active is None or job.id in active:
-                continue
-            reason = f"its worker is gone: no live worker runs this job and it sent no heartbeat for " \
-                     f"{int(quiet.total_seconds())} s (worker killed or restarted)"
-        else:
-            continue
-        with unit_of_work():
-            if fail(job.id, reason):
-                audit.record(REAPER, "job.reap", f"job:{job.id}", {"job_type": job.job_type, "reason": reason})
-                reaped.append(job.id)
-    return reaped
 
 
 # --- reading ---------------------------------------------------------------------------------

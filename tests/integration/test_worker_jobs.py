@@ -221,3 +221,33 @@ def wait_until(condition, what: str, worker, timeout: float = 30.0) -> None:
             return
         time.sleep(0.1)
     pytest.fail(f"timed out after {timeout:.0f} s waiting until {what}\nworker log:\n{worker.log_tail()}")
+
+
+class _LostMessage:
+    """A port whose messages never reach the broker: what a killed worker's reserved message
+    amounts to on the embedded broker (it lived only in that worker's memory)."""
+
+    def submit(self, *_args) -> None:
+        pass
+
+
+@BOTH_STACKS
+def test_a_queued_job_whose_message_was_lost_is_sent_again_and_runs(server, settings, celery_app, broker,
+                                                                    db_backend):
+    """The reaper (sent here as beat would) finds the job queued past the grace (1 s here) with no
+    live worker holding it, sends its message again, and a worker runs it to the end."""
+    from dataclasses import replace
+
+    from workers.celery_app import REAP_STALE_JOBS
+
+    job = jobs.launch("trader1", "trader", "health_check", {}, port=_LostMessage())
+    quick = replace(settings, extra={**settings.extra, "requeue_after_seconds": "1"})
+    with celery_worker(quick, celery_app) as worker:
+        deadline = time.monotonic() + 40
+        while jobs.get_job(job.id).state == "queued" and time.monotonic() < deadline:
+            celery_app.send_task(REAP_STALE_JOBS)
+            wait_for_job(job.id, {"queued", "running", *TERMINAL}, worker=worker)  # a fresh read
+            time.sleep(1.0)
+        job = wait_for_job(job.id, TERMINAL, worker=worker, what="(re-queued by the reaper)")
+    assert job.state == "succeeded", f"{job.error}\n{job.log}"
+    assert "re-queued: no live worker held it" in job.log and job.attempts == 1

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashapp.extensions import db
-from dashapp.services import jobs
+from dashapp.services import job_recovery, jobs
 from dashapp.services.errors import Conflict, PermissionDenied, ValidationError
 from models import AuditRecord, Job, utcnow
 
@@ -29,6 +29,10 @@ class FakePort:
         self.revoked.append(job_id)
 
     def active_job_ids(self):
+        self.asked += 1
+        return self.active
+
+    def known_job_ids(self):
         self.asked += 1
         return self.active
 
@@ -344,12 +348,12 @@ def _running(port, heartbeat_age):
 def test_reaper_fails_a_job_quiet_for_longer_than_its_hard_limit(server, port):
     dead = _running(port, 180 + 61)
     alive = _running(port, 5)
-    assert jobs.reap_stale(utcnow()) == [dead]
+    assert job_recovery.reap_stale(utcnow()) == [dead]
     assert _fresh(dead).state == "failed" and "hard time limit" in _fresh(dead).error
     assert _fresh(alive).state == "running"
     [record] = _audit("job.reap")
-    assert record.actor == jobs.REAPER and record.target == f"job:{dead}"
-    assert jobs.reap_stale(utcnow()) == []  # and only once
+    assert record.actor == job_recovery.REAPER and record.target == f"job:{dead}"
+    assert job_recovery.reap_stale(utcnow()) == []  # and only once
 
 
 def test_reaper_fails_a_job_no_live_worker_runs(server):
@@ -357,7 +361,7 @@ def test_reaper_fails_a_job_no_live_worker_runs(server):
     orphan = _running(port, 40)
     fresh = _running(port, 1)
     port.active = {fresh}
-    assert jobs.reap_stale(utcnow(), active_job_ids=port.active_job_ids, orphan_grace=timedelta(seconds=30)) == [orphan]
+    assert job_recovery.reap_stale(utcnow(), active_job_ids=port.active_job_ids, orphan_grace=timedelta(seconds=30)) == [orphan]
     job = _fresh(orphan)
     assert job.state == "failed" and "its worker is gone" in job.error and job.finished_at
 
@@ -366,17 +370,54 @@ def test_reaper_keeps_jobs_a_live_worker_runs_or_when_it_cannot_ask(server):
     port = FakePort()
     quiet = _running(port, 40)  # e.g. a numba kernel holding the GIL: no heartbeat, but still active
     port.active = {quiet}
-    assert jobs.reap_stale(utcnow(), active_job_ids=port.active_job_ids) == []
+    assert job_recovery.reap_stale(utcnow(), active_job_ids=port.active_job_ids) == []
     port.active = None  # the broker could not be asked: heartbeats alone decide
-    assert jobs.reap_stale(utcnow(), active_job_ids=port.active_job_ids) == []
+    assert job_recovery.reap_stale(utcnow(), active_job_ids=port.active_job_ids) == []
     assert _fresh(quiet).state == "running"
 
 
 def test_reaper_does_not_ask_the_broker_when_nothing_is_stale(server):
     port = FakePort(active=set())
     _running(port, 1)
-    assert jobs.reap_stale(utcnow(), active_job_ids=port.active_job_ids) == []
+    assert job_recovery.reap_stale(utcnow(), active_job_ids=port.active_job_ids) == []
     assert port.asked == 0
+
+
+def _queued_since(port, age_seconds):
+    job = _launch(port)
+    db.session.execute(sa.update(Job).where(Job.id == job.id)
+                       .values(created_at=utcnow() - timedelta(seconds=age_seconds)))
+    db.session.commit()
+    return job.id
+
+
+def test_requeue_sends_again_a_queued_job_no_worker_holds_once_per_grace(server):
+    port = FakePort(active=set())
+    lost = _queued_since(port, 400)
+    held = _queued_since(port, 400)  # reserved by a live worker: its message is not lost
+    young = _queued_since(port, 10)
+    port.active, port.submitted = {held}, []
+    grace = timedelta(minutes=5)
+    assert job_recovery.requeue_lost(utcnow(), port=port, grace=grace) == [lost]
+    assert [s[0] for s in port.submitted] == [lost] and port.submitted[0][1] == "jobs"
+    job = _fresh(lost)
+    assert job.state == "queued" and "re-queued: no live worker held it after 6.7 min" in job.log
+    [record] = _audit("job.requeue")
+    assert record.actor == job_recovery.REAPER and record.target == f"job:{lost}"
+    # The next tick leaves it alone until another grace has passed since the re-queue.
+    assert job_recovery.requeue_lost(utcnow(), port=port, grace=grace) == []
+    assert job_recovery.requeue_lost(utcnow() + timedelta(minutes=6), port=port, grace=grace) == [lost, young]
+    assert _fresh(held).log.count("re-queued") == 0
+
+
+def test_requeue_sends_nothing_when_the_workers_cannot_be_asked_or_nothing_waits(server):
+    port = FakePort(active=None)
+    lost = _queued_since(port, 400)
+    port.submitted = []
+    assert job_recovery.requeue_lost(utcnow(), port=port) == [] and port.submitted == []
+    jobs.cancel("trader1", lost, port=port, role="trader")  # a canceled job is never sent again
+    port.active, port.asked = set(), 0
+    assert job_recovery.requeue_lost(utcnow(), port=port) == [] and port.asked == 0
 
 
 # --- reading ---------------------------------------------------------------------------------
