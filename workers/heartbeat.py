@@ -110,16 +110,28 @@ class Heartbeat:
                 _raise_in_thread(self._handler_thread, jobs.JobInterrupted)
 
     def _escalate(self) -> None:
-        """The last resort for a handler that does not come back to Python: end this process."""
+        """The last resort for a handler that does not come back to Python: end this process,
+        when it is a pool child the worker replaces (never a solo worker, nor a test process)."""
         if time.monotonic() - self._interrupted_at < self.cancel_grace:
             return
         with self._lock:
+            self._stop.set()
             if self._handler_thread is None:
-                self._stop.set()
                 return
-            line = (f"the handler did not stop within {self.cancel_grace:g} s of its cancel; "
-                    f"its worker process (pid {os.getpid()}) was killed")
+            if not _in_pool_child():
+                log.warning("job %s: its handler did not stop within %g s of the job's end, and this is "
+                            "not a pool child that can be replaced: it runs on to its time limit",
+                            self.job_id, self.cancel_grace)
+                return
+            line = (f"the handler did not stop within {self.cancel_grace:g} s of the job's end (canceled "
+                    f"or reaped); its worker process (pid {os.getpid()}) was killed")
             with contextlib.suppress(Exception), self.server.app_context():
                 jobs.note(self.job_id, line)
             log.warning("job %s: %s", self.job_id, line)
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _in_pool_child() -> bool:
+    from billiard.process import current_process
+
+    return current_process().name.startswith("ForkPoolWorker")  # billiard's name for prefork children

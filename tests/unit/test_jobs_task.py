@@ -3,6 +3,7 @@
 is exercised in tests/integration/test_worker_jobs.py."""
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -222,3 +223,34 @@ def test_an_interrupt_never_escapes_the_handler_window(server):
     with pytest.raises(jobs.JobAborted):
         with watch.interruptible():
             pytest.fail("a dead attempt's handler must not start")
+
+
+def test_a_stuck_handler_outside_a_pool_child_is_never_killed(server):
+    """The kill is for a prefork pool child the worker replaces. Here (the test process, as in a
+    solo worker) the watch only warns; were it to kill, this whole pytest process would die."""
+    from workers.heartbeat import Heartbeat
+
+    finished = threading.Event()
+
+    def stuck_handler(watch):
+        try:
+            with watch.interruptible():
+                time.sleep(1.5)  # one native call: the interrupt waits for it
+        except jobs.JobInterrupted:
+            pass  # delivered once the sleep returned
+        finished.set()
+
+    records: list[logging.LogRecord] = []
+    capture = logging.Handler()
+    capture.emit = records.append  # (the app's logging setup replaces the root handlers caplog uses)
+    logger = logging.getLogger("workers.heartbeat")
+    logger.addHandler(capture)
+    try:
+        with Heartbeat(server, "no-such-job", 1, interval=0.2, cancel_grace=0.3) as watch:
+            handler = threading.Thread(target=stuck_handler, args=(watch,))
+            handler.start()
+            handler.join(timeout=20)
+    finally:
+        logger.removeHandler(capture)
+    assert finished.is_set()
+    assert any("not a pool child that can be replaced" in record.getMessage() for record in records)
