@@ -80,6 +80,11 @@ def cancel_grace_seconds(settings: Settings) -> float:
     return float(worker_option(settings, "job_cancel_grace_seconds", "10"))
 
 
+def requeue_after_seconds(settings: Settings) -> float:
+    """How long a queued job no live worker holds waits before the reaper sends it again."""
+    return float(worker_option(settings, "requeue_after_seconds", "300"))
+
+
 class FlaskTask(Task):
     """Runs each task inside a Flask app context (unless one is open already, e.g. eager calls in
     tests). The Flask server is built lazily, once per worker process, from the Celery app's settings."""

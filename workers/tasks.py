@@ -10,11 +10,11 @@ from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from flask import current_app
 from sqlalchemy.exc import OperationalError
 
-from dashapp.services import jobs
+from dashapp.services import job_recovery, jobs
 from models import utcnow
 from workers.celery_app import (LAUNCH_SCHEDULED_JOB, MONITOR_RISK, REAP_STALE_JOBS, RUN_JOB, RUN_REPORT_SCHEDULES,
                                 CeleryJobPort, FlaskTask, cancel_grace_seconds, flask_server,
-                                heartbeat_seconds, worker_option)
+                                heartbeat_seconds, requeue_after_seconds)
 from workers.heartbeat import Heartbeat
 
 
@@ -65,12 +65,10 @@ def run_job(self, job_id: str, retried: bool = False) -> str:
 @shared_task(bind=True, base=FlaskTask, name=REAP_STALE_JOBS)
 def reap_stale_jobs(self) -> dict:
     """Beat's reaper: fail running jobs whose worker is gone, re-send queued ones whose message was lost."""
-    from dashapp.services import job_recovery
-
-    port, now = CeleryJobPort(self.app), utcnow()
-    grace = timedelta(seconds=3 * heartbeat_seconds(_settings()))
+    port, now, settings = CeleryJobPort(self.app), utcnow(), _settings()
+    grace = timedelta(seconds=3 * heartbeat_seconds(settings))
     reaped = job_recovery.reap_stale(now, active_job_ids=port.active_job_ids, orphan_grace=grace)
-    requeue_after = timedelta(seconds=float(worker_option(_settings(), "requeue_after_seconds", "300")))
+    requeue_after = timedelta(seconds=requeue_after_seconds(settings))
     return {"reaped": reaped, "requeued": job_recovery.requeue_lost(now, port=port, grace=requeue_after)}
 
 

@@ -59,7 +59,6 @@ def reap_stale(now: datetime | None = None, *, active_job_ids: Callable[[], set[
     return reaped
 
 
-
 def requeue_lost(now: datetime | None = None, *, port: JobPort, grace: timedelta = timedelta(minutes=5)) -> list[str]:
     """Send again each queued job that has waited `grace` since it was queued (or last re-queued)
     and that no live worker is running or holds reserved. The workers are asked only when such a
