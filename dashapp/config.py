@@ -41,6 +41,15 @@ def _secret_key(instance: Path, env: str) -> str:
     return key_file.read_text().strip()
 
 
+def _int_env(name: str, default: int) -> int:
+    text = os.environ.get(name)
+    if text is None or text == "":
+        return default
+    if not text.strip().isdigit():
+        raise ConfigError(f"{name} must be a whole number, not {text!r}")
+    return int(text)
+
+
 def _smtp_from_env() -> dict:
     port = os.environ.get("SMTP_PORT", "587").strip()
     if not port.isdigit() or not 0 < int(port) < 65536:
@@ -66,6 +75,10 @@ class Settings:
     log_level: str = "INFO"
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
+    # Domain bounds of stored timestamps (dashapp/services/bounds.py): how far ahead of the server's
+    # clock an engine may stamp a row, and the earliest date the desk's data can carry.
+    max_future_seconds: int = 300
+    data_epoch: str = "2000-01-01"
     extra: dict = field(default_factory=dict)
     # E-mail delivery of scheduled reports. No SMTP_HOST = delivery not configured: reports are
     # still produced and archived, and marked 'not_sent'.
@@ -96,6 +109,8 @@ class Settings:
             admin_password=os.environ.get("COCKPIT_ADMIN_PASSWORD") or None,
             port=int(port_text),
             log_level=os.environ.get("LOG_LEVEL", "INFO"),
+            max_future_seconds=_int_env("COCKPIT_MAX_FUTURE_SECONDS", 300),
+            data_epoch=os.environ.get("COCKPIT_DATA_EPOCH", "2000-01-01"),
             **_smtp_from_env(),
         )
         values.update(overrides)
