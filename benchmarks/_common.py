@@ -75,11 +75,11 @@ def scratch_app(backend: str):
                 conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
-def write_section(title: str, body: str) -> None:
-    """Replace (or append) the `## title` section of docs/BENCHMARKS.md."""
-    BENCHMARKS_MD.parent.mkdir(exist_ok=True)
-    text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else "# Benchmarks\n\n"
+def write_section(title: str, body: str, target: Path = BENCHMARKS_MD) -> None:
+    """Replace (or append) the `## title` section of docs/BENCHMARKS.md (or of `target`)."""
+    target.parent.mkdir(exist_ok=True)
+    text = target.read_text() if target.exists() else f"# {target.stem.title()}\n\n"
     section = f"## {title}\n\n{body.strip()}\n\n"
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-    BENCHMARKS_MD.write_text(text)
+    target.write_text(text)
