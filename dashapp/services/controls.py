@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from dashapp.extensions import db
 from dashapp.security.permissions import Perm, has_permission
@@ -37,17 +38,47 @@ def _reason(reason: str | None) -> str:
     return reason[:300]
 
 
-def _replayed(key: str | None) -> ControlAction | None:
-    """The earlier outcome of this idempotency key, if it was used: a double click acts once."""
-    if not key:
+def _check_key(key: str | None) -> str:
+    if not key or not isinstance(key, str):
         raise ValidationError("an idempotency key is required for control actions", field="idempotency_key")
     if len(key) > 128:
         raise ValidationError("idempotency key is longer than 128 characters", field="idempotency_key")
-    return db.session.execute(sa.select(ControlAction).where(ControlAction.idempotency_key == key)).scalar()
+    return key
+
+
+def _earlier(key: str, actor: str, action: str, target: str) -> ControlAction | None:
+    """The stored outcome of this key. A key that answered another person, action or target is a
+    client bug (or a guess at someone else's key): refused, never replayed."""
+    row = db.session.execute(sa.select(ControlAction).where(ControlAction.idempotency_key == key)).scalar()
+    if row is not None and (row.actor, row.action, row.target) != (actor, action, target):
+        raise Conflict("this idempotency key was already used for a different control action",
+                       field="idempotency_key")
+    return row
+
+
+def _replayed(key: str | None, actor: str, action: str, target: str) -> ControlAction | None:
+    """The earlier outcome of this idempotency key, if it was used: a double click acts once."""
+    return _earlier(_check_key(key), actor, action, target)
+
+
+def _claim(key: str, actor: str, action: str, target: str) -> str | None:
+    """Take the key inside the current transaction before acting, or return the outcome of the
+    request that holds it. INSERT .. ON CONFLICT DO NOTHING instead of catching IntegrityError: a
+    concurrent same-key request waits for the holder's commit (PostgreSQL: the unique index; SQLite:
+    the write lock), then sees its row and answers with it; the transaction stays usable, and
+    nothing is changed twice. If the holder rolls back (it was refused), the key is free again."""
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ControlAction.__table__)
+    stmt = insert.values(idempotency_key=key, actor=actor, action=action, target=target, outcome="",
+                         created_at=utcnow()).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    if db.session.execute(stmt.returning(ControlAction.__table__.c.id)).first() is not None:
+        return None
+    return _earlier(key, actor, action, target).outcome
 
 
 def _remember(key: str, actor: str, action: str, target: str, outcome: str) -> None:
-    db.session.add(ControlAction(idempotency_key=key, actor=actor, action=action, target=target, outcome=outcome))
+    db.session.execute(sa.update(ControlAction).where(ControlAction.idempotency_key == key).values(outcome=outcome)
+                       .execution_options(synchronize_session=False))
 
 
 def kill_switch() -> KillSwitch:
@@ -78,11 +109,13 @@ def control_engine(actor: str, role: str, engine_id: str, action: str, reason: s
     if action not in ENGINE_ACTIONS:
         raise ValidationError(f"action must be one of {', '.join(ENGINE_ACTIONS)}", field="action")
     reason = _reason(reason)
-    if (earlier := _replayed(idempotency_key)) is not None:
+    if (earlier := _replayed(idempotency_key, actor, f"engine.{action}", engine_id)) is not None:
         return earlier.outcome
     if action in ("start", "restart") and kill_switch().active:
         raise Conflict("the kill switch is on: reset it (four-eyes) before starting the engine", field="action")
     with unit_of_work():
+        if (outcome := _claim(idempotency_key, actor, f"engine.{action}", engine_id)) is not None:
+            return outcome
         row = _control_row(engine_id)
         desired = "stopped" if action == "stop" else "running"
         if action != "restart" and row.desired_status == desired:
@@ -100,9 +133,11 @@ def control_engine(actor: str, role: str, engine_id: str, action: str, reason: s
 def activate_kill_switch(actor: str, role: str, reason: str, idempotency_key: str) -> str:
     _require(role, Perm.KILL_SWITCH_ACTIVATE)
     reason = _reason(reason)
-    if (earlier := _replayed(idempotency_key)) is not None:
+    if (earlier := _replayed(idempotency_key, actor, "kill_switch.activate", GLOBAL)) is not None:
         return earlier.outcome
     with unit_of_work():
+        if (outcome := _claim(idempotency_key, actor, "kill_switch.activate", GLOBAL)) is not None:
+            return outcome
         row = _kill_switch_row()
         if row.active:
             outcome = "kill switch is already on"
@@ -119,9 +154,11 @@ def activate_kill_switch(actor: str, role: str, reason: str, idempotency_key: st
 def request_kill_switch_reset(actor: str, role: str, reason: str, idempotency_key: str) -> str:
     _require(role, Perm.KILL_SWITCH_REQUEST_RESET)
     reason = _reason(reason)
-    if (earlier := _replayed(idempotency_key)) is not None:
+    if (earlier := _replayed(idempotency_key, actor, "kill_switch.request_reset", GLOBAL)) is not None:
         return earlier.outcome
     with unit_of_work():
+        if (outcome := _claim(idempotency_key, actor, "kill_switch.request_reset", GLOBAL)) is not None:
+            return outcome
         row = _kill_switch_row()
         if not row.active:
             raise Conflict("the kill switch is not on: there is nothing to reset", field="kill_switch")
@@ -135,7 +172,7 @@ def request_kill_switch_reset(actor: str, role: str, reason: str, idempotency_ke
 
 def approve_kill_switch_reset(actor: str, role: str, idempotency_key: str) -> str:
     _require(role, Perm.KILL_SWITCH_APPROVE_RESET)
-    if (earlier := _replayed(idempotency_key)) is not None:
+    if (earlier := _replayed(idempotency_key, actor, "kill_switch.approve_reset", GLOBAL)) is not None:
         return earlier.outcome
     row = kill_switch()
     if not row.active:
@@ -147,6 +184,11 @@ def approve_kill_switch_reset(actor: str, role: str, idempotency_key: str) -> st
         db.session.commit()
         raise PermissionDenied(f"four-eyes: {actor} requested this reset and cannot also approve it")
     with unit_of_work():
+        if (outcome := _claim(idempotency_key, actor, "kill_switch.approve_reset", GLOBAL)) is not None:
+            return outcome
+        db.session.refresh(row)  # re-read under the claim: a concurrent approval may have reset it
+        if not row.active or not row.reset_requested_by:
+            raise Conflict("the kill switch was reset meanwhile", field="kill_switch")
         requester = row.reset_requested_by
         row.active = False
         row.reason = ""

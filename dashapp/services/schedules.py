@@ -13,6 +13,10 @@ made of the schedule id and the slot's UTC instant, so two beats, or a tick retr
 crash, find the job already launched; then `next_run_at` moves on with a conditional UPDATE
 (`WHERE next_run_at = <the slot>`), which only one of them wins. Slots missed while beat was down
 are coalesced: one report for the oldest, then the schedule continues from now.
+
+"Run now" is idempotent on the page's request key alone: its job parameters are a function of the
+schedule and that key, never of the clock (the report's as-of time is taken when the job runs), so a
+click retried a second or a minute later finds the first click's job instead of a Conflict.
 """
 from __future__ import annotations
 
@@ -304,9 +308,10 @@ def delete(actor: str, role: str | None, schedule_id) -> str:
 # --- running -----------------------------------------------------------------------------------
 
 
-def job_params(schedule: ReportSchedule, slot_at: datetime, slot: str) -> dict:
+def job_params(schedule: ReportSchedule, slot_at: datetime | None, slot: str) -> dict:
     """The `report` job's parameters for one slot: all it needs, so a later edit or delete of the
-    schedule does not change a report already launched."""
+    schedule does not change a report already launched. `slot_at` is the calendar slot (None for
+    "Run now": nothing here may depend on the clock, or a retry would look like another job)."""
     return {"report_type": schedule.report_type, "formats": schedule.formats.split(","),
             "recipients": [r for r in schedule.recipients.split(",") if r], "schedule_id": schedule.id,
             "schedule_name": schedule.name, "slot": slot, "scheduled_for": _iso(slot_at),
@@ -346,8 +351,8 @@ def run_now(actor: str, role: str | None, schedule_id, request_key: str, *, port
     retried click return the job of the first."""
     schedule = get(schedule_id)
     slot = f"s{schedule.id}-now-{hashlib.sha256(request_key.encode()).hexdigest()[:12]}"
-    return jobs.launch(actor, role, "report", job_params(schedule, utcnow().replace(microsecond=0), slot),
-                       f"report-now-{slot}", port=port)
+    # No "now" in the parameters (see the module doc): the job's created_at records when it was asked for.
+    return jobs.launch(actor, role, "report", job_params(schedule, None, slot), f"report-now-{slot}", port=port)
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -81,14 +81,16 @@ def _act(used: list) -> None:
                 if u.breach_action == "block_new_orders":
                     blocks.append(text)
                 if row is None:
-                    session.add(LimitBreach(limit_id=u.limit_id, peak_utilisation=u.utilisation,
-                                            action_taken=u.breach_action, detail=text[:300]))
+                    breach = LimitBreach(limit_id=u.limit_id, peak_utilisation=u.utilisation,
+                                         action_taken=u.breach_action, detail=text[:300])
+                    session.add(breach)
+                    session.flush()  # its id keys the kill switch below: one breach acts once, whatever the clock
                     audit.record(MONITOR_ACTOR, "risk.breach", f"limit:{u.limit_id}", {"detail": text,
                                                                                      "action": u.breach_action})
                     publish("risk.breach", {"limit_id": u.limit_id, "detail": text, "action": u.breach_action})
                     if u.breach_action == "kill_switch" and not controls.kill_switch().active:
                         controls.activate_kill_switch(MONITOR_ACTOR, "risk", f"limit breach: {text}"[:300],
-                                                      f"breach-{u.limit_id}-{utcnow().isoformat()}")
+                                                      f"breach-{u.limit_id}-{breach.id}")
                 else:
                     row.peak_utilisation = max(row.peak_utilisation, u.utilisation)
             elif row is not None:
