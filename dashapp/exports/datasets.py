@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from dashapp.exports.params import ExportParams
 from dashapp.exports.tables import Chart, Column, ExportData, Table, rows_from_frame
 from dashapp.extensions import db
+from dashapp.services import read_bounds as rb
 from dashapp.services.blotter import SLIPPAGE_BPS
 from dashapp.services.errors import ValidationError
 from models import Account, Fill, Instrument, Order, Position, Strategy, Venue, utcnow
@@ -122,6 +123,16 @@ def _grouped(title: str, label, value, model, where: list, joins=(), unit: str =
     return Chart(title, [str(r[0]) for r in rows], [float(r[1] or 0) for r in rows], unit)
 
 
+# Computed columns and chart sums use bounded inputs only: on absurd stored values (outside
+# services/bounds.py) the arithmetic overflows in PostgreSQL and would fail the whole export. The
+# row itself is still exported as stored (an export is a record), with the computed cell empty.
+_FILL_NOTIONAL = rb.guarded(Fill.quantity * Fill.price * Instrument.multiplier, rb.qty_ok(Fill.quantity),
+                            rb.price_ok(Fill.price), rb.in_range(Instrument.multiplier, rb.MAX_QTY))
+_COST_VALUE = rb.guarded(Position.quantity * Position.avg_cost * Instrument.multiplier,
+                         rb.in_range(Position.quantity, rb.MAX_QTY), rb.in_range(Position.avg_cost, rb.MAX_ABS_PRICE),
+                         rb.in_range(Instrument.multiplier, rb.MAX_QTY))
+
+
 def _where(model, time_column, params: ExportParams, resolved: dict) -> list:
     where = []
     if params.since is not None:
@@ -177,14 +188,15 @@ def _orders(params: ExportParams, resolved: dict, chunk_rows: int) -> ExportData
 # --- fills -----------------------------------------------------------------------------------
 
 _FILL_SLIPPAGE = sa.case(
-    (Fill.mid_at_arrival > 0, sa.case((Fill.side == "buy", 1.0), else_=-1.0) * (Fill.price - Fill.mid_at_arrival)
+    (sa.and_(rb.price_ok(Fill.mid_at_arrival), rb.price_ok(Fill.price)),
+     sa.case((Fill.side == "buy", 1.0), else_=-1.0) * (Fill.price - Fill.mid_at_arrival)
      / Fill.mid_at_arrival * 10_000.0), else_=None)
 FILL_FIELDS = [
     ("id", "int", Fill.id), ("filled_at", "datetime", Fill.filled_at), ("engine_id", "str", Fill.engine_id),
     ("exec_id", "str", Fill.exec_id), ("order_id", "int", Fill.order_id), ("strategy", "str", Strategy.code),
     ("instrument", "str", Instrument.symbol), ("venue", "str", Venue.code), ("side", "str", Fill.side),
     ("quantity", "float", Fill.quantity), ("price", "price", Fill.price),
-    ("notional", "float", Fill.quantity * Fill.price * Instrument.multiplier), ("fee", "float", Fill.fee),
+    ("notional", "float", _FILL_NOTIONAL), ("fee", "float", Fill.fee),
     ("liquidity", "str", Fill.liquidity), ("mid_at_arrival", "price", Fill.mid_at_arrival),
     ("mid_at_fill", "price", Fill.mid_at_fill), ("slippage_bps", "float", _FILL_SLIPPAGE),
 ]
@@ -200,7 +212,7 @@ def _fills(params: ExportParams, resolved: dict, chunk_rows: int) -> ExportData:
             .join(Venue, Venue.id == Fill.venue_id).where(*where))
     chunks = _keyset(stmt, Fill.id, lo, hi, chunk_rows, _time_positions(FILL_FIELDS))
     table = Table("Fills", [Column(n, k) for n, k, _ in FILL_FIELDS], chunks, count, FILL_PDF)
-    notional = sa.func.sum(Fill.quantity * Fill.price * Instrument.multiplier)
+    notional = sa.func.sum(_FILL_NOTIONAL)
     on_instrument = [(Instrument, Instrument.id == Fill.instrument_id)]
 
     def charts():
@@ -219,7 +231,7 @@ POSITION_FIELDS = [
     ("instrument", "str", Instrument.symbol), ("asset_class", "str", Instrument.asset_class),
     ("sector", "str", Instrument.sector), ("quantity", "float", Position.quantity),
     ("avg_cost", "price", Position.avg_cost),
-    ("cost_value", "float", Position.quantity * Position.avg_cost * Instrument.multiplier),
+    ("cost_value", "float", _COST_VALUE),
     ("realized_pnl", "float", Position.realized_pnl), ("fees", "float", Position.fees),
     ("updated_at", "datetime", Position.updated_at),
 ]
@@ -233,7 +245,7 @@ def _positions(params: ExportParams, resolved: dict, chunk_rows: int) -> ExportD
             .join(Instrument, Instrument.id == Position.instrument_id).where(*where))
     table = Table("Positions", [Column(n, k) for n, k, _ in POSITION_FIELDS],
                   _keyset(stmt, Position.id, lo, hi, chunk_rows, _time_positions(POSITION_FIELDS)), count)
-    gross = sa.func.sum(sa.func.abs(Position.quantity * Position.avg_cost * Instrument.multiplier))
+    gross = sa.func.sum(sa.func.abs(_COST_VALUE))
     on_instrument = [(Instrument, Instrument.id == Position.instrument_id)]
 
     def charts():

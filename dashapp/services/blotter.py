@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from dashapp.extensions import db
+from dashapp.services import read_bounds as rb
 from dashapp.services.errors import NotFound, ValidationError
 from models import EngineEvent, Fill, Instrument, Order, RiskDecision, Strategy, Venue
 
@@ -31,9 +32,10 @@ COLUMNS = {
     "arrival_mid": Order.arrival_mid,
     "parent_id": Order.parent_id,
 }
-# Signed so that positive is a cost for buys and sells alike.
+# Signed so that positive is a cost for buys and sells alike. Only from bounded prices: on absurd
+# ones the arithmetic overflows in PostgreSQL and would fail the whole page (or export).
 SLIPPAGE_BPS = sa.case(
-    (sa.and_(Order.avg_fill_price.is_not(None), Order.arrival_mid > 0),
+    (sa.and_(rb.price_ok(Order.avg_fill_price), rb.price_ok(Order.arrival_mid)),
      sa.case((Order.side == "buy", 1.0), else_=-1.0) * (Order.avg_fill_price - Order.arrival_mid)
      / Order.arrival_mid * 10_000.0),
     else_=None,
@@ -85,7 +87,10 @@ def _filter_clause(column: str, spec: dict):
 
 
 def query_orders(start: int = 0, end: int = 100, sort_model: list | None = None, filter_model: dict | None = None,
-                 search: str = "", parents_only: bool = False) -> Page:
+                 search: str = "", parents_only: bool = False, in_window: bool = True) -> Page:
+    """A page of orders. `in_window` leaves out orders created outside the accepted time span (a
+    future-dated one would head the newest-first blotter for ever); the Admin page's data-quality
+    check lists them, and an order's drill-down still shows them."""
     if start < 0 or end <= start:
         raise ValidationError("need 0 <= startRow < endRow", field="startRow")
     end = min(end, start + MAX_PAGE)
@@ -106,6 +111,8 @@ def query_orders(start: int = 0, end: int = 100, sort_model: list | None = None,
                                  _strat.code == like.upper(), Order.status == like.lower()))
     if parents_only:
         stmt = stmt.where(Order.parent_id.is_(None))
+    if in_window:
+        stmt = stmt.where(rb.in_time(Order.created_at, rb.window()))
     order_by = []
     for sort in sort_model or []:
         expr = COLUMNS.get(sort.get("colId"))
@@ -126,7 +133,7 @@ def order_detail(order_id: int) -> dict:
     if order is None:
         raise NotFound(f"no order with id {order_id}", field="order_id")
     children = query_orders(0, MAX_PAGE, filter_model={"parent_id": {"filterType": "number", "type": "equals",
-                                                                      "filter": order_id}}).rows
+                                                                      "filter": order_id}}, in_window=False).rows
     # A parent's fills are its children's fills (and its own, for an order routed directly).
     order_ids = [order_id] + [c["id"] for c in children]
     fills = db.session.execute(
@@ -143,7 +150,8 @@ def order_detail(order_id: int) -> dict:
                   RiskDecision.requested_qty, RiskDecision.allowed_qty)
         .where(RiskDecision.engine_id == order.engine_id, RiskDecision.client_order_id.in_(client_ids))
         .order_by(RiskDecision.ts)).all()
-    header = query_orders(0, 1, filter_model={"id": {"filterType": "number", "type": "equals", "filter": order_id}}).rows
+    header = query_orders(0, 1, filter_model={"id": {"filterType": "number", "type": "equals", "filter": order_id}},
+                          in_window=False).rows
     return {"order": header[0], "children": children, "fills": [_jsonable(r) for r in fills],
             "events": [_jsonable(r) for r in events], "risk_decisions": [_jsonable(r) for r in decisions]}
 

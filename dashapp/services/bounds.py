@@ -24,6 +24,9 @@ INT64_MAX = 2**63 - 1
 MAX_TEXT = 2000
 MAX_JSON_DEPTH = 8
 MAX_JSON_BYTES = 16 * 1024
+# Read side: however wide the stored data, a time-bucketed figure never draws more than this many
+# buckets (a stray year-9999 row must not make a per-minute series of billions of points).
+MAX_BUCKETS = 2000
 
 # C0 and C1 control characters and DEL. Tab and newline are refused too: no field here is
 # multi-line, and a stray one breaks CSV exports and log lines.

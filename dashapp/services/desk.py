@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from dashapp.extensions import db
 from dashapp.services import controls, rawsql
+from dashapp.services import read_bounds as rb
 from dashapp.services.positions import unrealized_pnl
 from models import (Fill, Instrument, LimitBreach, Order, PnlSnapshot, Position, Quote, RiskDecision, Signal,
                     Strategy, Venue, utcnow)
@@ -27,9 +28,12 @@ def equity_curve(since_days: int = 30) -> pd.DataFrame:
 def equity_points(since_days: int = 30) -> tuple[pd.DatetimeIndex, np.ndarray]:
     """The equity curve as arrays, (timestamps, total equity), for callers that only need a few
     numbers from it (the risk monitor, every refresh) and not a DataFrame."""
-    since = utcnow() - timedelta(days=since_days)
+    span = rb.window()
+    since, until = span.clip(utcnow() - timedelta(days=since_days), None)
+    # Future-dated or absurd snapshots are left out: one would be "the latest equity" for ever.
     rows = rawsql.fetch(sa.select(PnlSnapshot.ts, PnlSnapshot.strategy_id, PnlSnapshot.equity)
-                        .where(PnlSnapshot.ts >= since).order_by(PnlSnapshot.ts))
+                        .where(PnlSnapshot.ts.between(since, until), rb.amount_ok(PnlSnapshot.equity))
+                        .order_by(PnlSnapshot.ts))
     if not rows:
         return pd.DatetimeIndex([], tz="UTC"), np.empty(0)
     ts, strategy_id, equity = zip(*rows)
@@ -49,6 +53,9 @@ def equity_points(since_days: int = 30) -> tuple[pd.DatetimeIndex, np.ndarray]:
 def daily_pnl(curve: pd.DataFrame) -> pd.DataFrame:
     if curve.empty:
         return pd.DataFrame(columns=["day", "pnl"])
+    stamps = pd.to_datetime(curve["ts"], utc=True)
+    # However far apart the first and last points are, at most MAX_BUCKETS days are bucketed.
+    curve = curve[stamps >= rb.bucket_start(stamps.min(), stamps.max(), "1D")]
     by_day = curve.set_index(pd.to_datetime(curve["ts"], utc=True))["equity"].resample("1D").last().dropna()
     return pd.DataFrame({"day": by_day.index.date[1:], "pnl": np.diff(by_day.to_numpy())})
 
@@ -56,8 +63,11 @@ def daily_pnl(curve: pd.DataFrame) -> pd.DataFrame:
 def last_prices(instrument_ids=None) -> dict[int, float]:
     """Latest mid per instrument: one indexed lookup each on (instrument_id, ts), which stays
     cheap however many quotes are stored (a GROUP BY over the quotes table would scan it all).
-    The lookups are correlated subqueries of ONE statement: one round trip, not one per instrument."""
-    latest = (sa.select((Quote.bid + Quote.ask) / 2.0).where(Quote.instrument_id == Instrument.id)
+    The lookups are correlated subqueries of ONE statement: one round trip, not one per instrument.
+    A future-dated or absurd quote is skipped (it would otherwise be "the latest" for ever)."""
+    latest = (sa.select((Quote.bid + Quote.ask) / 2.0)
+              .where(Quote.instrument_id == Instrument.id, Quote.ts <= rb.window().latest,
+                     rb.price_ok(Quote.bid), rb.price_ok(Quote.ask))
               .order_by(Quote.ts.desc()).limit(1).correlate(Instrument).scalar_subquery())
     stmt = sa.select(Instrument.id, latest)
     if instrument_ids is not None:
@@ -66,13 +76,15 @@ def last_prices(instrument_ids=None) -> dict[int, float]:
 
 
 def open_positions() -> pd.DataFrame:
+    """Positions valued at the latest mids; a position with an absurd quantity or cost (outside
+    services/bounds.py) is left out, so it cannot turn every total into inf (data quality lists it)."""
     rows = db.session.execute(
         sa.select(Position.id, Strategy.code.label("strategy"), Instrument.id.label("instrument_id"),
                   Instrument.symbol.label("instrument"), Instrument.asset_class, Instrument.sector,
                   Instrument.currency, Instrument.multiplier, Position.quantity, Position.avg_cost,
                   Position.realized_pnl, Position.fees)
         .join(Strategy, Strategy.id == Position.strategy_id).join(Instrument, Instrument.id == Position.instrument_id)
-        .order_by(Instrument.symbol)).all()
+        .where(*POSITION_OK).order_by(Instrument.symbol)).all()
     frame = pd.DataFrame([r._mapping for r in rows])
     if frame.empty:
         return pd.DataFrame(columns=["strategy", "instrument", "sector", "quantity", "avg_cost", "last", "market_value",
@@ -86,6 +98,10 @@ def open_positions() -> pd.DataFrame:
     return frame
 
 
+POSITION_OK = (rb.in_range(Position.quantity, rb.MAX_QTY), rb.in_range(Position.avg_cost, rb.MAX_ABS_PRICE),
+               rb.amount_ok(Position.realized_pnl), rb.amount_ok(Position.fees))
+
+
 def exposure_by_sector(positions: pd.DataFrame) -> pd.DataFrame:
     if positions.empty:
         return pd.DataFrame(columns=["sector", "net", "gross"])
@@ -95,18 +111,24 @@ def exposure_by_sector(positions: pd.DataFrame) -> pd.DataFrame:
 
 
 def notional_by_venue(hours: int = 24) -> pd.DataFrame:
-    since = utcnow() - timedelta(hours=hours)
+    since, until = rb.window().clip(utcnow() - timedelta(hours=hours), None)
+    # Bounded rows only: a product of absurd floats overflows in PostgreSQL and fails the query.
     rows = db.session.execute(
         sa.select(Venue.code, sa.func.sum(Fill.quantity * Fill.price * Instrument.multiplier), sa.func.count())
         .join(Venue, Venue.id == Fill.venue_id).join(Instrument, Instrument.id == Fill.instrument_id)
-        .where(Fill.filled_at >= since).group_by(Venue.code).order_by(Venue.code)).all()
+        .where(Fill.filled_at.between(since, until), rb.qty_ok(Fill.quantity), rb.price_ok(Fill.price),
+               rb.in_range(Instrument.multiplier, rb.MAX_QTY))
+        .group_by(Venue.code).order_by(Venue.code)).all()
     return pd.DataFrame(rows, columns=["venue", "notional", "fills"])
 
 
 def order_throughput(minutes: int = 60) -> pd.DataFrame:
     """Orders created per minute over the last `minutes`."""
-    since = utcnow() - timedelta(minutes=minutes)
-    stamps = db.session.execute(sa.select(Order.created_at).where(Order.created_at >= since)).scalars().all()
+    span = rb.window()
+    since, until = span.clip(utcnow() - timedelta(minutes=minutes), None)
+    since = rb.bucket_start(since, until, "1min")
+    stamps = db.session.execute(sa.select(Order.created_at).where(Order.created_at.between(since, until))
+                                ).scalars().all()
     if not stamps:
         return pd.DataFrame(columns=["minute", "orders"])
     series = pd.Series(1, index=pd.to_datetime(stamps, utc=True)).resample("1min").sum()
@@ -119,7 +141,8 @@ def recent_blocks(limit: int = 10) -> list[dict]:
                   Instrument.symbol, Strategy.code, RiskDecision.requested_qty, RiskDecision.allowed_qty)
         .join(Instrument, Instrument.id == RiskDecision.instrument_id)
         .join(Strategy, Strategy.id == RiskDecision.strategy_id)
-        .where(RiskDecision.decision != "allow").order_by(RiskDecision.ts.desc()).limit(limit)).all()
+        .where(RiskDecision.decision != "allow", rb.in_time(RiskDecision.ts, rb.window()))
+        .order_by(RiskDecision.ts.desc()).limit(limit)).all()
     return [{"ts": r[0].isoformat(), "decision": r[1], "rule": r[2], "reason": r[3], "instrument": r[4],
              "strategy": r[5], "requested": r[6], "allowed": r[7]} for r in rows]
 
@@ -128,7 +151,7 @@ def recent_signals(limit: int = 50) -> list[dict]:
     rows = db.session.execute(
         sa.select(Signal.ts, Strategy.code, Instrument.symbol, Signal.direction, Signal.confidence)
         .join(Strategy, Strategy.id == Signal.strategy_id).join(Instrument, Instrument.id == Signal.instrument_id)
-        .order_by(Signal.ts.desc()).limit(limit)).all()
+        .where(rb.in_time(Signal.ts, rb.window())).order_by(Signal.ts.desc()).limit(limit)).all()
     return [{"ts": r[0].isoformat(), "strategy": r[1], "instrument": r[2],
              "direction": {1: "long", -1: "short", 0: "flat"}[r[3]], "confidence": r[4]} for r in rows]
 

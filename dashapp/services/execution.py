@@ -18,6 +18,7 @@ from sqlalchemy.orm import aliased
 from dashapp import kernels
 from dashapp.extensions import db
 from dashapp.services import rawsql
+from dashapp.services import read_bounds as rb
 from dashapp.services.errors import ValidationError
 from models import Fill, Instrument, Order, Quote, Strategy, Venue, utcnow
 
@@ -30,18 +31,31 @@ def _period(since: datetime | None, until: datetime | None) -> tuple[datetime, d
     since = since or until - timedelta(hours=24)
     if since >= until:
         raise ValidationError("the period must start before it ends", field="since")
-    return since, until
+    # Clipped to the accepted span: an open-ended or absurd period reads only plausible rows.
+    return rb.window().clip(since, until)
+
+
+# Rows with absurd magnitudes are left out of every measure (data quality lists them).
+_ORDER_OK = (rb.qty_ok(Order.quantity), rb.in_range(Order.filled_quantity, rb.MAX_QTY),
+             rb.optional_in_range(Order.avg_fill_price, rb.MAX_ABS_PRICE),
+             rb.optional_in_range(Order.arrival_mid, rb.MAX_ABS_PRICE))
+_FILL_OK = (rb.qty_ok(Fill.quantity), rb.price_ok(Fill.price),
+            rb.optional_in_range(Fill.mid_at_arrival, rb.MAX_ABS_PRICE),
+            rb.optional_in_range(Fill.mid_at_fill, rb.MAX_ABS_PRICE))
 
 
 def child_orders(since, until, strategy: str | None = None, instrument: str | None = None) -> pd.DataFrame:
     """Orders sent to a venue (children, or parents routed directly) in the period."""
     venue, strat, inst = aliased(Venue), aliased(Strategy), aliased(Instrument)
+    span = rb.window()
+    # An acknowledgement outside the accepted span is unknown, not a latency of centuries.
+    acknowledged = rb.guarded(Order.acknowledged_at, rb.in_time(Order.acknowledged_at, span)).label("acknowledged_at")
     stmt = (sa.select(Order.id, Order.parent_id, Order.status, Order.side, Order.quantity, Order.filled_quantity,
-                      Order.avg_fill_price, Order.arrival_mid, Order.created_at, Order.acknowledged_at,
+                      Order.avg_fill_price, Order.arrival_mid, Order.created_at, acknowledged,
                       venue.code.label("venue"), strat.code.label("strategy"), inst.symbol.label("instrument"))
             .join(venue, venue.id == Order.venue_id).join(strat, strat.id == Order.strategy_id)
             .join(inst, inst.id == Order.instrument_id)
-            .where(Order.created_at >= since, Order.created_at < until))
+            .where(Order.created_at >= since, Order.created_at < until, *_ORDER_OK))
     if strategy:
         stmt = stmt.where(strat.code == strategy)
     if instrument:
@@ -56,7 +70,8 @@ def fills(since, until, strategy: str | None = None, instrument: str | None = No
                       strat.code.label("strategy"), inst.symbol.label("instrument"))
             .join(Venue, Venue.id == Fill.venue_id).join(strat, strat.id == Fill.strategy_id)
             .join(inst, inst.id == Fill.instrument_id)
-            .where(Fill.filled_at >= since, Fill.filled_at < until).order_by(Fill.filled_at.desc()).limit(MAX_FILLS))
+            .where(Fill.filled_at >= since, Fill.filled_at < until, *_FILL_OK)
+            .order_by(Fill.filled_at.desc()).limit(MAX_FILLS))
     if strategy:
         stmt = stmt.where(strat.code == strategy)
     if instrument:
@@ -75,8 +90,8 @@ def _mids_after(frame: pd.DataFrame) -> pd.DataFrame:
     for instrument_id, group in frame.groupby("instrument_id"):
         start, end = group["filled_at"].min(), group["filled_at"].max() + timedelta(seconds=max(MARKOUT_HORIZONS_S))
         rows = rawsql.fetch(sa.select(Quote.ts, (Quote.bid + Quote.ask) / 2.0).where(
-            Quote.instrument_id == instrument_id, Quote.ts >= start - timedelta(seconds=5), Quote.ts <= end)
-            .order_by(Quote.ts))
+            Quote.instrument_id == instrument_id, Quote.ts >= start - timedelta(seconds=5), Quote.ts <= end,
+            rb.price_ok(Quote.bid), rb.price_ok(Quote.ask)).order_by(Quote.ts))
         if not rows:
             continue
         quotes = pd.DataFrame(rows, columns=["ts", "mid"])

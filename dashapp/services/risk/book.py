@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from dashapp.extensions import db
 from dashapp.services import desk, rawsql
+from dashapp.services import read_bounds as rb
 from models import Bar, Instrument, PnlSnapshot, Position, Strategy
 
 RISK_FREE = 0.03
@@ -73,13 +74,18 @@ def daily_returns(instrument_ids: list[int], days: int = HISTORY_DAYS) -> pd.Dat
     hit = _RETURNS_CACHE.get(key)
     if hit is not None and time.monotonic() - hit[0] < RETURNS_TTL_S:
         return hit[1]
-    cutoff = db.session.execute(sa.select(sa.func.max(Bar.ts)).where(Bar.interval == "1d")).scalar()
+    # The history ends at the newest bar that is not in the future: one year-9999 bar must not
+    # move the window past every real bar (and empty the risk page).
+    span = rb.window()
+    cutoff = db.session.execute(sa.select(sa.func.max(Bar.ts)).where(
+        Bar.interval == "1d", Bar.ts <= span.latest)).scalar()
     if cutoff is None:
         return pd.DataFrame()
     # Raw column values (no per-row type conversion): ISO text on SQLite, timestamps on PostgreSQL.
+    # An absurd close is left out (its day is then missing for that instrument, like a gap).
     stmt = sa.select(Bar.instrument_id, Bar.ts, Bar.close).where(
-        Bar.interval == "1d", Bar.instrument_id.in_(instrument_ids),
-        Bar.ts >= cutoff - timedelta(days=int(days * 1.6) + 10))
+        Bar.interval == "1d", Bar.instrument_id.in_(instrument_ids), rb.price_ok(Bar.close),
+        Bar.ts.between(max(cutoff - timedelta(days=int(days * 1.6) + 10), span.earliest), cutoff))
     rows = rawsql.fetch(stmt)
     if not rows:
         return pd.DataFrame()
@@ -95,15 +101,18 @@ def daily_returns(instrument_ids: list[int], days: int = HISTORY_DAYS) -> pd.Dat
 @functools.cache
 def _equity_statement() -> sa.Select:
     """Sum over strategies of each one's latest equity snapshot (built once: statement
-    construction cost as much as running it)."""
-    latest = sa.select(PnlSnapshot.strategy_id, sa.func.max(PnlSnapshot.ts).label("ts")).group_by(
-        PnlSnapshot.strategy_id).subquery()
+    construction cost as much as running it). Only bounded snapshots up to `:latest` count: a
+    future-dated one would otherwise be "the latest" for ever."""
+    latest = sa.select(PnlSnapshot.strategy_id, sa.func.max(PnlSnapshot.ts).label("ts")).where(
+        PnlSnapshot.ts <= sa.bindparam("latest", type_=PnlSnapshot.ts.type), rb.amount_ok(PnlSnapshot.equity)
+    ).group_by(PnlSnapshot.strategy_id).subquery()
     return sa.select(sa.func.sum(PnlSnapshot.equity)).join(
-        latest, sa.and_(latest.c.strategy_id == PnlSnapshot.strategy_id, latest.c.ts == PnlSnapshot.ts))
+        latest, sa.and_(latest.c.strategy_id == PnlSnapshot.strategy_id, latest.c.ts == PnlSnapshot.ts)
+    ).where(rb.amount_ok(PnlSnapshot.equity))
 
 
 def current_equity() -> float:
-    total = db.session.execute(_equity_statement()).scalar()
+    total = db.session.execute(_equity_statement(), {"latest": rb.window().latest}).scalar()
     if total:
         return float(total)
     allocated = db.session.execute(sa.select(sa.func.sum(Strategy.allocation))).scalar()
@@ -128,7 +137,7 @@ def _held_positions(extra: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray,
     rows = db.session.execute(sa.select(Strategy.code, Position.instrument_id, Position.quantity)
                               .join(Strategy, Strategy.id == Position.strategy_id)
                               .join(Instrument, Instrument.id == Position.instrument_id)
-                              .where(Position.quantity != 0).order_by(Instrument.symbol)).all()
+                              .where(Position.quantity != 0, *desk.POSITION_OK).order_by(Instrument.symbol)).all()
     strategy = [r[0] for r in rows]
     ids = [r[1] for r in rows]
     qty = [r[2] for r in rows]

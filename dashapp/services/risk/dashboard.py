@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from dashapp.extensions import db
 from dashapp.services import desk
+from dashapp.services import read_bounds as rb
 from dashapp.services.risk import greeks, measures, monitor
 from dashapp.services.risk.book import load_book
 from models import Fill, Instrument, utcnow
@@ -43,8 +44,10 @@ def exposure_history(book, hours: int = 24, top: int = 15) -> pd.DataFrame:
                                                           symbol=("symbol", "first"))
     current["mult"] = current.index.map(book.instruments["multiplier"])
     current = current.reindex(current["qty"].abs().mul(current["last"]).sort_values(ascending=False).index[:top])
+    # Fills up to now only (a future-dated one is not part of the past 24 h) with bounded quantities.
     rows = db.session.execute(sa.select(Fill.instrument_id, Fill.filled_at, Fill.side, Fill.quantity).where(
-        Fill.filled_at >= since, Fill.instrument_id.in_(list(current.index)))).all()
+        Fill.filled_at.between(since, now), rb.qty_ok(Fill.quantity), Fill.instrument_id.in_(list(current.index)))
+    ).all()
     hours_index = pd.date_range(since.replace(minute=0, second=0, microsecond=0), now, freq="1h", tz="UTC")
     frame = pd.DataFrame(0.0, index=hours_index, columns=current.index)
     if rows:
