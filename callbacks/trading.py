@@ -5,7 +5,7 @@ from dash import ClientsideFunction, Input, Output, State, clientside_callback, 
 
 from dashapp.security.guards import guarded_callback
 from dashapp.security.permissions import Perm
-from dashapp.services import blotter, desk
+from dashapp.services import blotter, desk, grid_requests
 from dashapp.services.errors import ServiceError
 from layouts import figures
 from layouts.ids import Shell
@@ -14,18 +14,19 @@ from layouts.trading import order_detail
 
 
 def register() -> None:
-    @guarded_callback(Perm.VIEW_TRADING, Output(ids.BLOTTER, "getRowsResponse"), Input(ids.BLOTTER, "getRowsRequest"),
+    @guarded_callback(Perm.VIEW_TRADING, Output(ids.BLOTTER, "getRowsResponse"),
+                      Output(ids.BLOTTER_MESSAGE, "children"), Input(ids.BLOTTER, "getRowsRequest"),
                       State(ids.SEARCH, "value"), State(ids.PARENTS_ONLY, "value"), prevent_initial_call=True)
     def blotter_rows(request, search, parents_only):
         if not request:
-            return no_update
+            return no_update, no_update
         try:
-            page = blotter.query_orders(request.get("startRow", 0), request.get("endRow", 100),
-                                        request.get("sortModel"), request.get("filterModel"), search or "",
-                                        bool(parents_only))
-        except ServiceError as err:
-            return {"rowData": [], "rowCount": 0, "error": err.message}
-        return {"rowData": page.rows, "rowCount": page.last_row}
+            rows = grid_requests.parse_rows_request(request, blotter.COLUMNS)
+            page = blotter.query_orders(rows.start, rows.end, rows.sort_model, rows.filter_model,
+                                        search if isinstance(search, str) else "", parents_only is True)
+        except ServiceError as err:  # a crafted or unsupported request: say so above the grid
+            return {"rowData": [], "rowCount": 0}, err.message
+        return {"rowData": page.rows, "rowCount": page.last_row}, ""
 
     # New search text, the parents switch or pushed order events: ask the grid to fetch again.
     clientside_callback(

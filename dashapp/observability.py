@@ -1,7 +1,8 @@
 """Structured JSON logs with a request id, Prometheus metrics, and the health probes.
 
 /healthz says the process is alive; /readyz checks the database and the broker and names the one
-that failed; /metrics serves Prometheus text to an admin session or a bearer token holding
+that failed (a short name and status: the driver's text, which can carry hosts and user names, goes
+to the log only); /metrics serves Prometheus text to an admin session or a bearer token holding
 `ops:metrics`. Metrics live in this process: Gunicorn runs one worker process with threads.
 """
 from __future__ import annotations
@@ -81,6 +82,17 @@ def check_database() -> str | None:
         return f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
 
 
+def readiness(settings) -> tuple[dict, list[str]]:
+    """The probe's public answer and the names of the failed dependencies. Details are logged."""
+    checks = {"database": check_database(), "broker": check_broker(settings)}
+    failed = [name for name, problem in checks.items() if problem is not None]
+    for name in failed:
+        logging.getLogger("cockpit.readyz").error("readiness: %s unavailable: %s", name, checks[name])
+    body = {"status": "unavailable" if failed else "ok", "failed": failed, "broker_kind": settings.broker_kind}
+    body.update({name: ("unavailable" if problem else "ok") for name, problem in checks.items()})
+    return body, failed
+
+
 def check_broker(settings) -> str | None:
     from workers.celery_app import broker_problem
 
@@ -122,15 +134,8 @@ def install(server: Flask) -> None:
 
     @server.get("/readyz")
     def readyz():
-        settings = server.config["COCKPIT_SETTINGS"]
-        problems = {}
-        if (err := check_database()) is not None:
-            problems["database"] = err
-        if (err := check_broker(settings)) is not None:
-            problems["broker"] = err
-        body = {"status": "ok" if not problems else "unavailable", "database": problems.get("database", "ok"),
-                "broker": problems.get("broker", "ok"), "broker_kind": settings.broker_kind}
-        return jsonify(body), (200 if not problems else 503)
+        body, failed = readiness(server.config["COCKPIT_SETTINGS"])
+        return jsonify(body), (503 if failed else 200)
 
     @server.get("/metrics")
     def metrics():

@@ -1,4 +1,4 @@
-"""Mounts the Dash app on the Flask server: pages, the shell, callbacks, guards, CSRF cookie."""
+"""Mounts the Dash app on the Flask server: pages, the shell, callbacks, guards, CSRF cookie, headers."""
 from __future__ import annotations
 
 import dash
@@ -8,7 +8,7 @@ from flask_wtf.csrf import generate_csrf
 
 from dashapp import PACKAGE_DIR
 from dashapp.pages import register_pages, visible_pages
-from dashapp.security import guards
+from dashapp.security import guards, headers
 from dashapp.services import app_settings
 from layouts import shell
 
@@ -43,6 +43,8 @@ def build_dash(server: Flask) -> dash.Dash:
 
     register_all()
     guards.install(server, app)
+    # Last: the policy's script hashes must cover every inline script the pages and callbacks added.
+    headers.install(server, app.csp_hashes())
 
     @server.after_request
     def _csrf_cookie(response):

@@ -101,6 +101,7 @@ class Trading:
     ALLOCATION = "tr-allocation"
     INTERVAL = "tr-interval"
     REFRESH_SINK = "tr-refresh-sink"
+    BLOTTER_MESSAGE = "tr-blotter-message"
 
 
 class Risk:

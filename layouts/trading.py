@@ -84,6 +84,7 @@ def layout(**_):
                               debounce=True, type="search"), md=6),
             dbc.Col(dbc.Switch(id=ids.PARENTS_ONLY, label="Parent orders only", value=False), md=3),
         ], className="mb-2"),
+        html.Div(id=ids.BLOTTER_MESSAGE, className="small text-danger mb-1"),  # a refused grid request
         dbc.Row([dbc.Col(blotter(), md=8), dbc.Col(html.Div(order_detail(None), id=ids.DETAIL), md=4)],
                 className="g-2 mb-3"),
         dbc.Row([

@@ -8,7 +8,7 @@ from dashapp.extensions import csrf
 def register(server: Flask) -> None:
     from dashapp.api.v1 import bp
 
-    csrf.exempt(bp)  # bearer tokens, no cookies: CSRF does not apply
+    csrf.exempt(bp)  # bearer tokens need no CSRF token; cookie sessions are checked in auth.install_guards
     server.register_blueprint(bp, url_prefix="/api/v1")
     from dashapp.api.downloads import bp as exports_bp  # exports: launch, status, download
     server.register_blueprint(exports_bp, url_prefix="/api/v1")

@@ -7,9 +7,13 @@ from flask import Blueprint, current_app, g, jsonify, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from dashapp.extensions import csrf
 from dashapp.security.permissions import Perm, has_permission
 from dashapp.services import tokens
 from dashapp.services.errors import ServiceError
+
+
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def authenticate_request(perm: Perm):
@@ -53,6 +57,16 @@ def install_guards(bp: Blueprint) -> None:
         view = current_app.view_functions.get(request.endpoint or "")
         if view is not None and getattr(view, "required_permission", None) is None:
             return jsonify(error="Forbidden", message="endpoint declares no permission"), 403
+        return None
+
+    @bp.before_request
+    def _csrf_for_cookie_sessions():
+        """A state-changing request authenticated by the session cookie must carry the CSRF token
+        (X-CSRFToken, as Dash's renderer sends it): a browser attaches the cookie to a cross-site
+        form post too. A bearer token is never sent by a browser on its own, so it needs none."""
+        bearer = request.headers.get("Authorization", "").startswith("Bearer ")
+        if request.method in STATE_CHANGING and not bearer and current_user.is_authenticated:
+            csrf.protect()  # raises CSRFError (400), answered as JSON below
         return None
 
     @bp.errorhandler(ServiceError)

@@ -1,6 +1,9 @@
 """Server-side guards. Every request is classified here, before any view or callback runs:
 
-* public: the login page, health probes and static assets;
+* not found: a path that only looks like a public or self-guarded one (`/loginx`, `/login/../x`,
+  `/api/nope`) and would otherwise reach Dash's catch-all page route: 404 for everyone, before
+  authentication, so neither the app shell nor a redirect answers it;
+* public: the login page, health probes and static assets (exact paths, or whole path segments);
 * REST (`/api/`): the API blueprint authenticates its own bearer tokens (see dashapp.api.auth);
 * Dash callbacks (`/_dash-update-component`): the callback named in the body must carry a
   permission (set by `guarded_callback`) that the user's role holds; unknown callbacks are refused;
@@ -14,15 +17,26 @@ from __future__ import annotations
 import functools
 
 import dash
+from dash.exceptions import DependencyException
 from flask import abort, current_app, g, jsonify, redirect, request, url_for
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 
+from dashapp.security import callback_requests
 from dashapp.security.permissions import Perm, has_permission
 
-PUBLIC_PREFIXES = ("/login", "/healthz", "/readyz", "/assets/", "/_dash-component-suites/", "/favicon.ico",
-                   "/_favicon.ico")
+# Exact paths, and folders matched by whole segment: `/loginx` is not `/login` (a prefix match let
+# it through unauthenticated to the app shell).
+PUBLIC_PATHS = frozenset({"/login", "/healthz", "/readyz", "/favicon.ico", "/_favicon.ico"})
+PUBLIC_FOLDERS = ("/assets/", "/_dash-component-suites/")
 # Paths that authenticate on their own (bearer token or session) inside the view.
-SELF_GUARDED_PREFIXES = ("/api/", "/metrics")
+SELF_GUARDED_PATHS = frozenset({"/metrics"})
+SELF_GUARDED_FOLDERS = ("/api/",)
+# First path segments that belong to the server, not to a page: a path starting with one of these
+# that reaches Dash's catch-all route is a typo or a probe, and gets a plain 404.
+RESERVED_STEMS = ("login", "logout", "healthz", "readyz", "metrics", "api", "assets", "events", "favicon",
+                  "_favicon", "_dash-", "_reload-hash")
+CATCH_ALL_RULE = "/<path:path>"
 # Callbacks that Dash itself registers: the Pages router only calls our page layout functions,
 # each of which is wrapped with its own permission check, so any logged-in user may call it.
 AUTHENTICATED_ONLY = "authenticated"
@@ -88,25 +102,72 @@ def callback_permission(dash_app: dash.Dash, output_key: str):
     return perm
 
 
+def is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_FOLDERS)
+
+
+def is_self_guarded(path: str) -> bool:
+    return path in SELF_GUARDED_PATHS or path.startswith(SELF_GUARDED_FOLDERS)
+
+
+def _reaches_catch_all() -> bool:
+    """True when no real route serves this path, only Dash's index-for-any-path route (for any
+    method: a POST to an unknown API path must be a 404 too, not a 405)."""
+    rule = request.url_rule
+    if rule is None:
+        try:
+            rule, _ = current_app.url_map.bind("localhost").match(request.path, method="GET", return_rule=True)
+        except HTTPException:
+            return False
+    return rule.rule == CATCH_ALL_RULE
+
+
+def not_found_for_reserved_path():
+    """The 404 for a path under a server prefix that no route serves (None for any other path)."""
+    first_segment = request.path.lstrip("/").split("/", 1)[0].lower()
+    if not first_segment.startswith(RESERVED_STEMS) or not _reaches_catch_all():
+        return None
+    return jsonify(error="Not Found", message=f"no such path: {request.path[:200]}"), 404
+
+
 def install(server, dash_app: dash.Dash) -> None:
-    """Register the request guard on the Flask server."""
+    """Register the request guard on the Flask server, and contain what crafted callback bodies do."""
+    callback_requests.contain_dispatch_errors(server)
+
+    @server.errorhandler(DependencyException)
+    def _missing_bundle(_err):
+        # Dash raises this for an unknown /_dash-component-suites/ file (a 500 listing every
+        # registered library otherwise).
+        return jsonify(error="Not Found", message="no such component file"), 404
 
     @server.before_request
     def _guard():
         path = request.path
-        if path.startswith(PUBLIC_PREFIXES) or path.startswith(SELF_GUARDED_PREFIXES):
+        if (missing := not_found_for_reserved_path()) is not None:
+            return missing
+        if is_public(path) or is_self_guarded(path):
             return None
         if not current_user.is_authenticated:
             if path.startswith(("/_dash-", "/events/")):
                 return jsonify(error="Unauthorized", message="log in first"), 401
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         if path.endswith("/_dash-update-component") and request.method == "POST":
-            body = request.get_json(silent=True) or {}
-            output_key = body.get("output", "")
-            perm = callback_permission(dash_app, output_key)
-            if perm is None:
-                current_app.logger.warning("refused unknown or unguarded callback %r", output_key)
-                return jsonify(error="Forbidden", message="unknown callback"), 403
-            if perm != AUTHENTICATED_ONLY and not has_permission(current_user.role_name, perm):
-                return jsonify(error="Forbidden", message=f"your role lacks the permission {Perm(perm).value}"), 403
+            return _callback_refusal(dash_app)
         return None
+
+
+def _callback_refusal(dash_app: dash.Dash):
+    """The 4xx for a callback POST that is malformed or names a callback the role may not call."""
+    body = request.get_json(silent=True)
+    problem = callback_requests.body_problem(body, dash_app.callback_map)
+    if problem is not None:
+        current_app.logger.warning("refused callback body: %s", problem.message)
+        return jsonify(error="Bad Request", message=problem.message), problem.status
+    output_key = body["output"]
+    perm = callback_permission(dash_app, output_key)
+    if perm is None:
+        current_app.logger.warning("refused unknown or unguarded callback %.200r", output_key)
+        return jsonify(error="Forbidden", message="unknown callback"), 403
+    if perm != AUTHENTICATED_ONLY and not has_permission(current_user.role_name, perm):
+        return jsonify(error="Forbidden", message=f"your role lacks the permission {Perm(perm).value}"), 403
+    return None

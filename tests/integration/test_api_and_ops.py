@@ -64,7 +64,9 @@ def test_readyz_names_the_broken_part(server, monkeypatch):
         ready = server.test_client().get("/readyz")
     finally:
         server.config["COCKPIT_SETTINGS"] = settings
-    assert ready.status_code == 503 and ready.json["database"] == "ok" and "redis" in ready.json["broker"]
+    assert ready.status_code == 503 and ready.json["database"] == "ok" and ready.json["broker"] == "unavailable"
+    assert ready.json["failed"] == ["broker"]
+    assert "127.0.0.1:1" not in ready.get_data(as_text=True)  # the driver's text stays in the log
 
 
 def test_metrics_needs_permission_and_reports_requests_and_jobs(server):
