@@ -73,8 +73,14 @@ class Settings:
     admin_password: str | None
     port: int
     log_level: str = "INFO"
+    # Login throttling (dashapp/security/ratelimit.py, docs/OPERATIONS.md): failures per (account,
+    # client address) before that pair is locked, first lock in seconds (doubling), longest lock; a
+    # far higher count locks the account from every address; failed POST /login per address.
     login_max_failures: int = 5
+    login_backoff_seconds: int = 30
     login_lockout_minutes: int = 15
+    login_account_max_failures: int = 50
+    login_rate_per_address: str = "10 per minute"
     # Domain bounds of stored timestamps (dashapp/services/bounds.py): how far ahead of the server's
     # clock an engine may stamp a row, and the earliest date the desk's data can carry.
     max_future_seconds: int = 300
@@ -111,6 +117,11 @@ class Settings:
             log_level=os.environ.get("LOG_LEVEL", "INFO"),
             max_future_seconds=_int_env("COCKPIT_MAX_FUTURE_SECONDS", 300),
             data_epoch=os.environ.get("COCKPIT_DATA_EPOCH", "2000-01-01"),
+            login_max_failures=_int_env("COCKPIT_LOGIN_MAX_FAILURES", 5),
+            login_backoff_seconds=_int_env("COCKPIT_LOGIN_BACKOFF_SECONDS", 30),
+            login_lockout_minutes=_int_env("COCKPIT_LOGIN_LOCKOUT_MINUTES", 15),
+            login_account_max_failures=_int_env("COCKPIT_LOGIN_ACCOUNT_MAX_FAILURES", 50),
+            login_rate_per_address=os.environ.get("COCKPIT_LOGIN_RATE_PER_ADDRESS") or "10 per minute",
             **_smtp_from_env(),
         )
         values.update(overrides)

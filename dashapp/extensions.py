@@ -1,4 +1,6 @@
 """Flask extensions, created empty and bound by `create_app()`; nothing here imports the app."""
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -21,6 +23,9 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# No default limits: only the routes that ask (POST /login) are limited; storage is set per app in
+# dashapp.security.ratelimit.install (Redis when REDIS_URL is set, else memory).
+limiter = Limiter(key_func=get_remote_address)
 
 
 @event.listens_for(Engine, "connect")

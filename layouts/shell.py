@@ -29,8 +29,7 @@ def navbar(pages: list[tuple[str, str]], username: str, role: str, env: str, tra
                                   title="COCKPIT_ENV"),
                         dbc.Switch(id=Shell.THEME_SWITCH, label="Dark", value=dark, className="me-3 mb-0"),
                         html.Span([html.Strong(username), f" · {role}"], id=Shell.USER, className="me-3 small"),
-                        html.A("Log out", href="/logout", className="btn btn-sm btn-light",
-                               id="shell-logout"),
+                        logout_form(),
                     ],
                     className="d-flex align-items-center",
                 ),
@@ -39,6 +38,24 @@ def navbar(pages: list[tuple[str, str]], username: str, role: str, env: str, tra
         ),
         className="mb-3 border-bottom",
     )
+
+
+def logout_form() -> html.Form:
+    """Sign-out is a POST carrying the CSRF token (a plain link could be fired from another site)."""
+    # The submit button carries the token itself (a submit button's name=value is part of the form).
+    return html.Form(
+        html.Button("Log out", type="submit", name="csrf_token", value=_csrf_token(),
+                    className="btn btn-sm btn-light", id="shell-logout"),
+        method="POST", action="/logout", className="mb-0", id="shell-logout-form",
+    )
+
+
+def _csrf_token() -> str:
+    # The shell is built per page load inside the request; Dash's start-up check has no request.
+    from flask import has_request_context
+    from flask_wtf.csrf import generate_csrf
+
+    return generate_csrf() if has_request_context() else ""
 
 
 def layout(pages, username, role, env, trading_mode, dark) -> html.Div:

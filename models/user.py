@@ -28,12 +28,18 @@ class User(UserMixin, db.Model):
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
     last_login_at = sa.Column(UTCDateTime, nullable=True)
     password_changed_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
+    # Part of every session's identity (see get_id): bumping it ends all sessions of this user at once.
+    session_epoch = sa.Column(sa.Integer, nullable=False, default=0, server_default="0")
 
     __table_args__ = (sa.CheckConstraint("theme in ('light', 'dark')", name="theme"),)
 
     @property
     def is_active(self) -> bool:  # flask-login refuses inactive users
         return bool(self.active)
+
+    def get_id(self) -> str:
+        """What flask-login keeps in the session: "<id>.<epoch>", checked again by the user loader."""
+        return f"{self.id}.{self.session_epoch or 0}"
 
     @property
     def role(self) -> str:

@@ -1,17 +1,25 @@
-"""The login and logout pages: a plain server-rendered form (CSRF-protected by flask-wtf)."""
+"""The login page (a plain server-rendered form, CSRF-protected by flask-wtf) and POST /logout.
+
+A session names its user as "<id>.<session epoch>" (User.get_id); the loader refuses a session
+whose epoch is not the user's current one, so bumping the epoch (logout, password change or reset,
+role change, disabling) ends every session of that user at once, in every browser.
+"""
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template_string, request, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
-from dashapp.extensions import db, login_manager
-from dashapp.services import audit, users
+from dashapp.extensions import db, limiter, login_manager
+from dashapp.security import ratelimit
+from dashapp.services import users
 from models import User
 
 bp = Blueprint("auth", __name__)
+bp.record_once(lambda state: ratelimit.install(state.app))
 
 LOGIN_PAGE = """<!doctype html>
 <html lang="en" data-bs-theme="dark"><head><meta charset="utf-8">
@@ -37,9 +45,14 @@ LOGIN_PAGE = """<!doctype html>
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+def load_user(session_id: str):
+    user_id, _, epoch = session_id.partition(".")
+    if not (user_id.isdigit() and epoch.isdigit()):
+        return None  # forged, or a session from before epochs: sign in again
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_epoch != int(epoch):
+        return None
+    return user
 
 
 def _safe_next(target: str | None) -> str:
@@ -52,16 +65,27 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
-def _page(error: str = "", info: str = "", username: str = "", status: int = 200):
+def _page(error: str = "", info: str = "", username: str = "", status: int = 200, retry_after: int = 0):
     settings = current_app.config["COCKPIT_SETTINGS"]
     html = render_template_string(
         LOGIN_PAGE, error=error, info=info, username=username, csrf_token=generate_csrf(),
         next_url=_safe_next(request.values.get("next")), env_label=f"{settings.env.upper()} environment",
     )
-    return html, status
+    return html, status, ({"Retry-After": str(retry_after)} if retry_after else {})
 
 
+def _address_over_limit(limit):
+    """Too many failed sign-ins from this address (whatever names it tried)."""
+    wait = max(1, limit.reset_at - int(time.time()))
+    return current_app.make_response(_page(
+        error=f"Too many failed sign-in attempts from this address: try again in {wait} seconds.",
+        username=(request.form.get("username") or "").strip()[:64], status=429, retry_after=wait))
+
+
+# Only failures count, so a desk behind one NAT address can sign in as often as it needs to.
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(ratelimit.address_limit, methods=["POST"], deduct_when=lambda response: response.status_code >= 400,
+               on_breach=_address_over_limit)
 def login():
     if request.method == "GET":
         if current_user.is_authenticated:
@@ -71,15 +95,30 @@ def login():
     try:
         user = users.authenticate(username, request.form.get("password") or "", request.remote_addr or "")
     except users.LoginRefused as refused:
-        return _page(error=str(refused), username=username, status=401)
+        return _page(error=str(refused), username=username[:64], status=429 if refused.retry_after else 401,
+                     retry_after=refused.retry_after)
     login_user(user)
     return redirect(_safe_next(request.form.get("next")))
 
 
-@bp.route("/logout", methods=["GET", "POST"])
+LOGOUT_GET_PAGE = """<!doctype html>
+<html lang="en" data-bs-theme="dark"><head><meta charset="utf-8"><title>Sign out · Trading Desk Cockpit</title>
+<link rel="stylesheet" href="/assets/00-bootstrap.min.css"></head>
+<body class="container py-5" style="max-width: 420px"><p>Signing out takes a button press, not a link.</p>
+<form method="post" action="{{ url_for('auth.logout') }}"><input type="hidden" name="csrf_token" value="{{ csrf_token }}">
+<button class="btn btn-primary" id="logout-confirm" type="submit">Sign out</button></form></body></html>"""
+
+
+@bp.route("/logout", methods=["GET"])
+def logout_get():
+    """405 (a link or image on another site cannot sign anyone out), with a button that can."""
+    return render_template_string(LOGOUT_GET_PAGE, csrf_token=generate_csrf()), 405, {"Allow": "POST"}
+
+
+# POST only, with the CSRF token.
+@bp.route("/logout", methods=["POST"])
 def logout():
     if current_user.is_authenticated:
-        audit.record(current_user.username, "auth.logout")
-        db.session.commit()
+        users.sign_out(current_user, request.remote_addr or "")
     logout_user()
     return redirect(url_for("auth.login", bye=1))

@@ -1,10 +1,16 @@
 """argon2id password hashing and the password policy."""
 from __future__ import annotations
 
+import secrets
+import string
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 MIN_LENGTH = 12
+GENERATED_LENGTH = 20
+# Unambiguous to read aloud or copy: no quotes, backslash or spaces.
+GENERATED_ALPHABET = string.ascii_letters + string.digits + "!#$%&*+-=?@^_~"
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
 # A precomputed hash so a login for an unknown user costs the same time as for a known one.
@@ -36,3 +42,12 @@ def password_problems(password: str, username: str = "") -> list[str]:
     if username and username.lower() in password.lower():
         problems.append("password must not contain the user name")
     return problems
+
+
+def generate_password(username: str = "") -> str:
+    """A password drawn entirely from `secrets` (about 124 bits). Drawing again until the policy is
+    met keeps every character random (a fixed suffix to satisfy the policy would not be)."""
+    while True:
+        candidate = "".join(secrets.choice(GENERATED_ALPHABET) for _ in range(GENERATED_LENGTH))
+        if not password_problems(candidate, username):
+            return candidate

@@ -1,14 +1,17 @@
 """User administration and login, with the rules an admin page and the CLI share."""
 from __future__ import annotations
 
+import math
 import re
-import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm.attributes import set_committed_value
 
 from dashapp.extensions import db
+from dashapp.security import ratelimit
+from dashapp.security.passwords import generate_password as _random_password
 from dashapp.security.passwords import hash_password, password_problems, verify_password
 from dashapp.security.permissions import ROLES
 from dashapp.services import audit
@@ -91,6 +94,9 @@ def set_role(actor: str, user_id: int, role: str) -> User:
     with unit_of_work():
         old = user.role_name
         user.role_name = role
+        if old != role:
+            # D30: a new role means a fresh sign-in, so no page rendered for the old role stays open.
+            _end_sessions(user)
         audit.record(actor, "user.set_role", f"user:{user.username}", {"from": old, "to": role})
         return user
 
@@ -103,6 +109,8 @@ def set_active(actor: str, user_id: int, active: bool) -> User:
         user.active = active
         if active:
             user.failed_logins, user.locked_until = 0, None
+        else:
+            _end_sessions(user)  # re-enabling later must not revive the old sessions
         audit.record(actor, "user.enable" if active else "user.disable", f"user:{user.username}")
         return user
 
@@ -116,8 +124,43 @@ def reset_password(actor: str, user_id: int, new_password: str | None = None) ->
         user.password_hash = hash_password(password)
         user.password_changed_at = utcnow()
         user.failed_logins, user.locked_until = 0, None
+        _end_sessions(user)
         audit.record(actor, "user.reset_password", f"user:{user.username}")
         return user, password
+
+
+def change_password(user_id: int, current_password: str, new_password: str) -> User:
+    """The user's own change: proves the current password, ends every session (the caller signs the
+    session it came from in again with the returned user's new epoch)."""
+    user = get_user(user_id)
+    if not verify_password(user.password_hash, current_password or ""):
+        raise ValidationError("the current password is wrong", field="current_password")
+    _check_password(new_password, user.username)
+    if verify_password(user.password_hash, new_password):
+        raise ValidationError("the new password must differ from the current one", field="new_password")
+    with unit_of_work():
+        user.password_hash = hash_password(new_password)
+        user.password_changed_at = utcnow()
+        _end_sessions(user)
+        audit.record(user.username, "user.change_password", f"user:{user.username}")
+        return user
+
+
+def sign_out(user: User, remote_addr: str = "") -> None:
+    """Logout ends every session of the user (all browsers), not just the cookie that asked."""
+    with unit_of_work():
+        _end_sessions(user)
+        audit.record(user.username, "auth.logout", "", {"ip": remote_addr})
+
+
+def _end_sessions(user: User) -> None:
+    """Bump the session epoch in one statement (two concurrent bumps both count); the user loader
+    refuses any session stamped with an older one."""
+    epoch = db.session.execute(
+        sa.update(User).where(User.id == user.id).values(session_epoch=User.session_epoch + 1)
+        .returning(User.session_epoch).execution_options(synchronize_session=False)
+    ).scalar_one()
+    set_committed_value(user, "session_epoch", epoch)  # the object matches the row; no second write
 
 
 def set_theme(user_id: int, theme: str) -> None:
@@ -127,51 +170,92 @@ def set_theme(user_id: int, theme: str) -> None:
         get_user(user_id).theme = theme
 
 
-def generate_password() -> str:
-    # token_urlsafe alone may lack a class the policy asks for; the suffix guarantees all four.
-    return secrets.token_urlsafe(15) + "aZ7!"
+def generate_password(username: str = "") -> str:
+    return _random_password(username)
+
+
+GENERIC_REFUSAL = "Invalid user name or password."
 
 
 class LoginRefused(Exception):
-    """A login failed; the message is safe to show (it never says which of name/password was wrong)."""
+    """A login failed; the message is safe to show (it never says which of name/password was wrong,
+    nor whether the user exists). `retry_after` > 0: throttled, try again in that many seconds."""
+
+    def __init__(self, message: str, retry_after: int = 0):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def _throttled(seconds: int) -> LoginRefused:
+    return LoginRefused(f"Too many failed sign-in attempts: try again in {seconds} seconds, or ask an admin "
+                        "to unlock the account.", retry_after=max(1, seconds))
 
 
 def authenticate(username: str, password: str, remote_addr: str = "") -> User:
     """Check a login; failures are counted and audited (committed) before LoginRefused is raised."""
-    refusal = None
+    name = (username or "").strip().lower()[:64]
+    locked = ratelimit.pair_locked_for(name, remote_addr)
+    if locked:  # refused before the password is even checked: costs the server nothing
+        with unit_of_work():
+            audit.record(name or "?", "auth.login", "", {"ip": remote_addr, "reason": "throttled"}, "denied")
+        raise _throttled(locked)
     with unit_of_work():
-        user, refusal = _check_login(username, password, remote_addr)
+        user, refusal = _check_login(name, password, remote_addr)
     if refusal:
-        raise LoginRefused(refusal)
+        raise refusal
+    ratelimit.clear_pair(name, remote_addr)
     return user
 
 
-def _check_login(username: str, password: str, remote_addr: str) -> tuple[User | None, str | None]:
-    settings = current_app.config["COCKPIT_SETTINGS"]
-    user = find_by_username(username or "")
+def _check_login(name: str, password: str, remote_addr: str) -> tuple[User | None, LoginRefused | None]:
+    user = find_by_username(name)
     now = utcnow()
-    generic = "Invalid user name or password."
+
+    def deny(reason: str, refusal: LoginRefused):
+        audit.record(name or "?", "auth.login", "", {"ip": remote_addr, "reason": reason}, "denied")
+        return None, refusal
+
     if user is None:
+        locked = ratelimit.unknown_account_locked_for(name)
+        if locked:
+            return deny("unknown user; locked", _throttled(locked))
         verify_password(None, password or "")  # same cost as a real check
-        audit.record((username or "?")[:64], "auth.login", "", {"ip": remote_addr, "reason": "unknown user"}, "denied")
-        return None, generic
+        ratelimit.count_unknown_account_failure(name)
+        ratelimit.count_pair_failure(name, remote_addr)
+        return deny("unknown user", LoginRefused(GENERIC_REFUSAL))
     if user.locked_until and user.locked_until > now:
-        audit.record(user.username, "auth.login", "", {"ip": remote_addr, "reason": "locked"}, "denied")
-        return None, "Account locked after repeated failed logins; try again later or ask an admin."
+        return deny("locked", _throttled(math.ceil((user.locked_until - now).total_seconds())))
     if not verify_password(user.password_hash, password or ""):
-        user.failed_logins += 1
-        reason = "bad password"
-        if user.failed_logins >= settings.login_max_failures:
-            user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-            reason = "bad password; account locked"
-        audit.record(user.username, "auth.login", "", {"ip": remote_addr, "reason": reason}, "denied")
-        return None, generic
-    if not user.active:
-        audit.record(user.username, "auth.login", "", {"ip": remote_addr, "reason": "disabled"}, "denied")
-        return None, "This account is disabled."
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+        failures = _count_failure(user, now)
+        ratelimit.count_pair_failure(name, remote_addr)
+        locked = failures % _settings().login_account_max_failures == 0
+        return deny("bad password; account locked" if locked else "bad password", LoginRefused(GENERIC_REFUSAL))
+    if not user.active:  # said only to someone who knows the password
+        return deny("disabled", LoginRefused("This account is disabled."))
+    db.session.execute(sa.update(User).where(User.id == user.id)
+                       .values(failed_logins=0, locked_until=None, last_login_at=now)
+                       .execution_options(synchronize_session="fetch"))
     audit.record(user.username, "auth.login", "", {"ip": remote_addr})
     return user, None
+
+
+def _settings():
+    return current_app.config["COCKPIT_SETTINGS"]
+
+
+def _count_failure(user: User, now) -> int:
+    """One UPDATE ... RETURNING: concurrent wrong passwords each get their own count (none lost), so
+    exactly one of them reaches each multiple of the account threshold and sets the lock."""
+    failures = db.session.execute(
+        sa.update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins).execution_options(synchronize_session=False)
+    ).scalar_one()
+    threshold = _settings().login_account_max_failures
+    if threshold > 0 and failures % threshold == 0:
+        until = now + timedelta(seconds=ratelimit.backoff_seconds(failures // threshold))
+        db.session.execute(sa.update(User).where(User.id == user.id).values(locked_until=until)
+                           .execution_options(synchronize_session=False))
+    return failures
 
 
 def ensure_first_admin(password: str | None) -> tuple[User | None, str | None]:

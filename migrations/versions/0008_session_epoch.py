@@ -17,8 +17,10 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(sa.Column("session_epoch", sa.Integer(), nullable=False, server_default="0"))
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("session_epoch")

@@ -8,7 +8,7 @@ from dashapp.extensions import db
 from dashapp.services import audit, users
 from dashapp.services.errors import Conflict, ValidationError
 from models import AuditRecord, User
-from tests.support.web import PASSWORD, csrf_from_login_page, login
+from tests.support.web import PASSWORD, csrf_from_login_page, csrf_header, login
 
 
 def _count(model) -> int:
@@ -77,9 +77,11 @@ def test_lockout_after_repeated_failures_survives_rollback(server):
     limit = server.config["COCKPIT_SETTINGS"].login_max_failures
     for _ in range(limit):
         with pytest.raises(users.LoginRefused, match="Invalid"):
-            users.authenticate("lock", "wrong-password")
-    with pytest.raises(users.LoginRefused, match="locked"):
-        users.authenticate("lock", PASSWORD)  # even the right password is refused while locked
+            users.authenticate("lock", "wrong-password", "10.0.0.1")
+    with pytest.raises(users.LoginRefused, match="Too many failed") as refused:
+        users.authenticate("lock", PASSWORD, "10.0.0.1")  # even the right password, from that address
+    assert refused.value.retry_after == server.config["COCKPIT_SETTINGS"].login_backoff_seconds
+    assert db.session.get(User, users.find_by_username("lock").id).failed_logins == limit
     denied = [r for r in audit.query(actor="lock") if r.outcome == "denied"]
     assert len(denied) == limit + 1
 
@@ -96,5 +98,7 @@ def test_login_flow_through_the_web(dash_app):
     ok = login(client, "webby")
     assert ok.status_code == 302
     assert client.get("/_dash-layout").status_code == 200
-    assert client.get("/logout").status_code == 302
+    assert client.get("/logout").status_code == 405  # POST only
+    assert client.get("/_dash-layout").status_code == 200
+    assert client.post("/logout", headers=csrf_header(client)).status_code == 302
     assert client.get("/_dash-layout").status_code == 401
