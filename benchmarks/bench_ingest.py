@@ -117,7 +117,7 @@ def _bench_token(name: str) -> str:
     from dashapp.services import tokens, users
 
     user = users.find_by_username("bench") or users.create_user("bench", "bench", "Strong-Pass-987!", "trader")
-    return tokens.create_token("bench", user.id, name)[1]
+    return tokens.create_token("bench", user.id, name, ["bench"])[1]
 
 
 def http_rate(server, kind: str, make, first: int, secret: str) -> float:
@@ -164,7 +164,7 @@ def propagation_latency(server, samples: int = 60) -> tuple[float, float]:
 
     viewer = users.create_user("bench", "watcher", "Strong-Pass-987!", "viewer")
     engine = users.find_by_username("bench")
-    _, secret = tokens.create_token("bench", engine.id, "latency")
+    _, secret = tokens.create_token("bench", engine.id, "latency", ["bench"])
     watcher = server.test_client()
     from tests.support.web import login  # the same login helper the tests use
 

@@ -74,7 +74,7 @@ def prepare(server) -> str:
 
     users.create_user("bench", "desk-trader", PASSWORD, "trader")
     engine = users.create_user("bench", "bench-engine", PASSWORD, "trader")
-    _, secret = tokens.create_token("bench", engine.id, "propagation")
+    _, secret = tokens.create_token("bench", engine.id, "propagation", ["bench"])
     ingest_batch("accounts", "bench", [{"code": "A1"}])
     ingest_batch("venues", "bench", [{"code": "V1"}])
     ingest_batch("strategies", "bench", [{"code": "S1", "account": "A1"}])

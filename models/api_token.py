@@ -21,7 +21,24 @@ class ApiToken(db.Model):
     revoked_at = sa.Column(UTCDateTime, nullable=True)
 
     user = db.relationship("User")
+    # The engine ids this token may report for (ingest, an engine's control view). A token bound to
+    # none may not ingest at all: an engine's credentials cannot speak for another engine.
+    engine_links = db.relationship("ApiTokenEngine", cascade="all, delete-orphan", lazy="selectin",
+                                   order_by="ApiTokenEngine.engine_id")
+
+    @property
+    def engine_ids(self) -> frozenset[str]:
+        return frozenset(link.engine_id for link in self.engine_links)
 
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class ApiTokenEngine(db.Model):
+    """One engine id an API token is bound to."""
+
+    __tablename__ = "api_token_engines"
+
+    token_id = sa.Column(sa.Integer, sa.ForeignKey("api_tokens.id", ondelete="CASCADE"), primary_key=True)
+    engine_id = sa.Column(sa.String(32), primary_key=True)

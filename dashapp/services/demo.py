@@ -14,6 +14,7 @@ from dashapp.services.unit_of_work import unit_of_work
 
 ENGINE_USER = "paper-engine"  # owns the paper engine's token; nobody logs in as it
 ENGINE_TOKEN_FILE = "engine-token"  # in the instance directory; read by `dashapp engine run`
+PAPER_ENGINE_ID = "paper-1"  # the id the paper engine reports as (COCKPIT_ENGINE_ID's default)
 
 # user name -> (role, display name). The admin is not here: `ensure_first_admin` makes it.
 DEMO_USERS: dict[str, tuple[str, str]] = {
@@ -67,7 +68,10 @@ def ensure_engine_token(instance_dir: Path, actor: str = "demo") -> str:
     else create the `paper-engine` user (trader) when missing and a new token for it. The secret goes
     only to that file (mode 0600), never to the output. Returns 'kept', 'created' or why neither."""
     path = instance_dir / ENGINE_TOKEN_FILE
-    if path.exists() and tokens.user_for_token(path.read_text().strip()) is not None:
+    kept = tokens.live_token(path.read_text().strip()) if path.exists() else None
+    if kept is not None:
+        if not kept.engine_ids:  # issued before tokens were bound to engines: bind it to its engine
+            tokens.bind_engines(actor, kept.id, [PAPER_ENGINE_ID])
         return "kept"
     user = users.find_by_username(ENGINE_USER)
     if user is not None and not user.active:  # an admin switched it off: respect that
@@ -75,7 +79,7 @@ def ensure_engine_token(instance_dir: Path, actor: str = "demo") -> str:
     with unit_of_work():  # the user and its token together, or neither
         if user is None:
             user = users.create_user(actor, ENGINE_USER, users.generate_password(), "trader", "Paper engine")
-        _, secret = tokens.create_token(actor, user.id, "paper engine (dashapp demo)")
+        _, secret = tokens.create_token(actor, user.id, "paper engine (dashapp demo)", [PAPER_ENGINE_ID])
     _write_secret(path, secret)
     return "created"
 

@@ -17,8 +17,16 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # Tokens issued before this revision are bound to no engine, so they can no longer ingest: an
+    # admin binds or re-issues them (`dashapp demo` re-issues the paper engine's own token).
+    op.create_table('api_token_engines',
+    sa.Column('token_id', sa.Integer(), nullable=False),
+    sa.Column('engine_id', sa.String(length=32), nullable=False),
+    sa.ForeignKeyConstraint(['token_id'], ['api_tokens.id'], name=op.f('fk_api_token_engines_token_id_api_tokens'),
+                            ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('token_id', 'engine_id', name=op.f('pk_api_token_engines'))
+    )
 
 
 def downgrade():
-    pass
+    op.drop_table('api_token_engines')

@@ -23,7 +23,7 @@ from tests.support.web import PASSWORD
 def engine(started, cockpit):
     with cockpit.db():
         owner = users.create_user("test", "paper-engine", PASSWORD, "trader")
-        _, secret = tokens.create_token("test", owner.id, "engine")
+        _, secret = tokens.create_token("test", owner.id, "engine", ["paper-1"])
     config = EngineConfig(base_url=url(started), token=secret, tick_seconds=0.5, send_history=False,
                           instruments_per_tick=6)
     with SupervisedEngine(cockpit.app.server, config) as supervised:

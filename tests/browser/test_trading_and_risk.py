@@ -88,7 +88,7 @@ def _engine_token(cockpit) -> str:
 
     with cockpit.db():
         engine = users.create_user("admin1", "paper-engine", "Engine-Pass-9931!", "trader")
-        return tokens.create_token("admin1", engine.id, "browser test")[1]
+        return tokens.create_token("admin1", engine.id, "browser test", ["paper-1"])[1]
 
 
 def test_new_orders_and_fills_appear_live_without_reload(started, book):

@@ -11,7 +11,7 @@ from tests.support.web import PASSWORD
 @pytest.fixture
 def api(server):
     engine_user = users.create_user("test", "paper-engine", PASSWORD, "trader")
-    _, secret = tokens.create_token("test", engine_user.id, "paper")
+    _, secret = tokens.create_token("test", engine_user.id, "paper", ["paper-1"])
     client = server.test_client()
 
     def send(kind, items, engine_id="paper-1", token=secret):

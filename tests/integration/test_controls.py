@@ -88,7 +88,7 @@ def test_engine_view_reports_stale_heartbeat(server):
 def test_control_api_for_engine_and_people(server):
     trader = users.create_user("test", "tom", PASSWORD, "trader")
     viewer = users.create_user("test", "val", PASSWORD, "viewer")
-    _, t_secret = tokens.create_token("test", trader.id, "t")
+    _, t_secret = tokens.create_token("test", trader.id, "t", ["paper-1"])
     _, v_secret = tokens.create_token("test", viewer.id, "v")
     client = server.test_client()
     auth = lambda s: {"Authorization": f"Bearer {s}"}  # noqa: E731

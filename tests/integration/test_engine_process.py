@@ -32,7 +32,7 @@ def trader_token(instance) -> str:
     with server.app_context():
         try:
             user = users.create_user("test", "desk-trader", PASSWORD, "trader")
-            _, secret = tokens.create_token("test", user.id, "engine process test")
+            _, secret = tokens.create_token("test", user.id, "engine process test", ["paper-1"])
             return secret
         finally:
             db.session.remove()

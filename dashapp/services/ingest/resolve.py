@@ -6,7 +6,7 @@ from sqlalchemy.dialects import postgresql
 
 from dashapp.extensions import db
 from dashapp.services.errors import ValidationError
-from models import Account, Instrument, Order, Strategy, Venue
+from models import Account, Fill, Instrument, Order, Strategy, Venue
 
 
 def _matching(column, keys: list):
@@ -62,10 +62,29 @@ def accounts(codes) -> dict[str, int]:
 
 
 def orders(engine_id: str, client_ids) -> dict[str, tuple]:
-    """client_order_id -> (order id, strategy id, account id, instrument id, side)."""
+    """client_order_id -> (order id, strategy id, account id, instrument id, side, quantity)."""
     rows = _rows([Order.client_order_id, Order.id, Order.strategy_id, Order.account_id, Order.instrument_id,
-                  Order.side], Order.client_order_id, client_ids, Order.engine_id == engine_id)
+                  Order.side, Order.quantity], Order.client_order_id, client_ids, Order.engine_id == engine_id)
     return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def filled_so_far(order_ids, engine_id: str, exec_ids) -> tuple[dict[int, float], set[str]]:
+    """For a fills batch: the quantity already filled per order (stored fills), and which of the
+    batch's exec ids are stored already (a resent fill is a duplicate, not more quantity).
+
+    On PostgreSQL the orders are locked FOR UPDATE first, so two batches filling the same order
+    take turns and cannot both fit into the same remaining quantity (SQLite has one writer)."""
+    order_ids = sorted(set(order_ids))
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql" and order_ids:
+        for condition in _matching(Order.id, order_ids):
+            connection.execute(sa.select(Order.id).where(condition).order_by(Order.id).with_for_update()).all()
+    filled: dict[int, float] = {}
+    for condition in (_matching(Fill.order_id, order_ids) if order_ids else ()):
+        query = sa.select(Fill.order_id, sa.func.sum(Fill.quantity)).where(condition).group_by(Fill.order_id)
+        filled.update(connection.execute(query).all())
+    stored = {r[0] for r in _rows([Fill.exec_id], Fill.exec_id, exec_ids, Fill.engine_id == engine_id)}
+    return filled, stored
 
 
 def refs(items, attr: str, find, what: str, problems: list, optional: bool = False) -> list:
@@ -81,8 +100,9 @@ def refs(items, attr: str, find, what: str, problems: list, optional: bool = Fal
     return values
 
 
-def refuse(problems: list[dict]) -> None:
-    """Refuse the whole batch if any item refers to something unknown (the caller's transaction rolls back)."""
+def refuse(problems: list[dict], why: str = "refer to unknown things") -> None:
+    """Refuse the whole batch if any item refers to something unknown, or does not fit what it refers
+    to (the caller's transaction rolls back)."""
     if problems:
-        raise ValidationError(f"batch refused: {len(problems)} item(s) refer to unknown things; nothing was stored",
+        raise ValidationError(f"batch refused: {len(problems)} item(s) {why}; nothing was stored",
                               field="items", details=problems[:200])

@@ -11,10 +11,19 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from dashapp.services.fields import (NO_CONTROL, Amount, Fee, Fraction, JsonObject, NonNegativeAmount,
+                                     NonNegativeInt32, PositiveAmount, Price, Quantity, Size, text)
+
+# Bounds (dashapp/services/bounds.py) are in the field types: strict finite numbers within sane
+# magnitudes, bounded text without control characters, bounded nested JSON. What needs the clock or
+# the whole batch (the timestamp window, subnormal values) is checked per batch in `validation.py`.
 Code = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._:/-]+$")
-EngineRef = Field(min_length=1, max_length=64)
-Positive = Field(gt=0, allow_inf_nan=False)
-NonNegative = Field(ge=0, allow_inf_nan=False)
+EngineRef = Field(min_length=1, max_length=64, pattern=NO_CONTROL)
+Symbol = Field(min_length=1, max_length=48, pattern=NO_CONTROL)
+Currency = Field("USD", min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$")
+Name = text(120)
+Text32, Text48, Text64, Text200, Text300, Text500 = (text(n) for n in (32, 48, 64, 200, 300, 500))
+Kind = text(32, min_length=1)
 
 
 def item_check(check):
@@ -36,23 +45,23 @@ class Item(BaseModel):
 
 class AccountIn(Item):
     code: str = Code
-    name: str = Field("", max_length=120)
-    base_currency: str = Field("USD", min_length=3, max_length=3)
+    name: Name = ""
+    base_currency: str = Currency
 
 
 class StrategyIn(Item):
     code: str = Code
-    name: str = Field("", max_length=120)
-    kind: str = Field("custom", max_length=32)
+    name: Name = ""
+    kind: Text32 = "custom"
     account: str = Code
-    allocation: float = Field(0.0, ge=0, allow_inf_nan=False)
-    params: dict = Field(default_factory=dict)
+    allocation: NonNegativeAmount = 0.0
+    params: JsonObject = Field(default_factory=dict)
     active: bool = True
 
 
 class VenueIn(Item):
     code: str = Code
-    name: str = Field("", max_length=120)
+    name: Name = ""
     kind: Literal["exchange", "lp", "dark"] = "exchange"
 
 
@@ -65,13 +74,13 @@ def option_terms(v: dict) -> None:
 
 
 class InstrumentIn(Item):
-    symbol: str = Field(min_length=1, max_length=48)
+    symbol: str = Symbol
     asset_class: Literal["equity", "fx", "option", "index"]
-    currency: str = Field("USD", min_length=3, max_length=3)
-    sector: str = Field("", max_length=48)
-    multiplier: float = Field(1.0, gt=0, allow_inf_nan=False)
-    underlying: str | None = Field(None, max_length=48)
-    strike: float | None = Field(None, gt=0, allow_inf_nan=False)
+    currency: str = Currency
+    sector: Text48 = ""
+    multiplier: Quantity = 1.0
+    underlying: Text48 | None = None
+    strike: Price | None = None
     expiry: date | None = None
     option_right: Literal["C", "P"] | None = None
 
@@ -93,19 +102,19 @@ def order_consistent(v: dict) -> None:
 
 class OrderIn(Item):
     client_order_id: str = EngineRef
-    parent_client_order_id: str | None = Field(None, max_length=64)
+    parent_client_order_id: Text64 | None = None
     strategy: str = Code
-    instrument: str = Field(min_length=1, max_length=48)
-    venue: str | None = Field(None, max_length=32)
+    instrument: str = Symbol
+    venue: Text32 | None = None
     side: Literal["buy", "sell"]
     order_type: Literal["market", "limit"] = "market"
-    quantity: float = Positive
-    limit_price: float | None = Field(None, gt=0, allow_inf_nan=False)
-    filled_quantity: float = Field(0.0, ge=0, allow_inf_nan=False)
-    avg_fill_price: float | None = Field(None, gt=0, allow_inf_nan=False)
+    quantity: Quantity
+    limit_price: Price | None = None
+    filled_quantity: Size = 0.0
+    avg_fill_price: Price | None = None
     status: OrderStatus = "new"
-    arrival_mid: float | None = Field(None, gt=0, allow_inf_nan=False)
-    reject_reason: str | None = Field(None, max_length=200)
+    arrival_mid: Price | None = None
+    reject_reason: Text200 | None = None
     created_at: AwareDatetime
     acknowledged_at: AwareDatetime | None = None
     partially_filled_at: AwareDatetime | None = None
@@ -122,12 +131,12 @@ class FillIn(Item):
     exec_id: str = EngineRef
     client_order_id: str = EngineRef
     venue: str = Code
-    quantity: float = Positive
-    price: float = Positive
-    fee: float = Field(0.0, ge=0, allow_inf_nan=False)
+    quantity: Quantity
+    price: Price
+    fee: Fee = 0.0
     liquidity: Literal["maker", "taker"] = "taker"
-    mid_at_arrival: float | None = Field(None, gt=0, allow_inf_nan=False)
-    mid_at_fill: float | None = Field(None, gt=0, allow_inf_nan=False)
+    mid_at_arrival: Price | None = None
+    mid_at_fill: Price | None = None
     filled_at: AwareDatetime
 
 
@@ -137,12 +146,12 @@ def not_crossed(v: dict) -> None:
 
 
 class QuoteIn(Item):
-    instrument: str = Field(min_length=1, max_length=48)
+    instrument: str = Symbol
     ts: AwareDatetime
-    bid: float = Positive
-    ask: float = Positive
-    bid_size: float | None = Field(None, ge=0, allow_inf_nan=False)
-    ask_size: float | None = Field(None, ge=0, allow_inf_nan=False)
+    bid: Price
+    ask: Price
+    bid_size: Size | None = None
+    ask_size: Size | None = None
 
     _not_crossed = item_check(not_crossed)
 
@@ -153,14 +162,14 @@ def bar_range(v: dict) -> None:
 
 
 class BarIn(Item):
-    instrument: str = Field(min_length=1, max_length=48)
+    instrument: str = Symbol
     interval: Literal["1m", "5m", "1h", "1d"]
     ts: AwareDatetime
-    open: float = Positive
-    high: float = Positive
-    low: float = Positive
-    close: float = Positive
-    volume: float = Field(0.0, ge=0, allow_inf_nan=False)
+    open: Price
+    high: Price
+    low: Price
+    close: Price
+    volume: Size = 0.0
 
     _range = item_check(bar_range)
 
@@ -168,50 +177,50 @@ class BarIn(Item):
 class SignalIn(Item):
     signal_id: str = EngineRef
     strategy: str = Code
-    instrument: str = Field(min_length=1, max_length=48)
+    instrument: str = Symbol
     ts: AwareDatetime
     direction: Literal[-1, 0, 1]
-    confidence: float = Field(ge=0, le=1, allow_inf_nan=False)
+    confidence: Fraction
 
 
 class RiskDecisionIn(Item):
     decision_id: str = EngineRef
     ts: AwareDatetime
     strategy: str = Code
-    instrument: str = Field(min_length=1, max_length=48)
-    client_order_id: str | None = Field(None, max_length=64)
+    instrument: str = Symbol
+    client_order_id: Text64 | None = None
     decision: Literal["allow", "scale", "block"]
-    rule: str = Field("", max_length=48)
-    reason: str = Field("", max_length=300)
-    requested_qty: float = NonNegative
-    allowed_qty: float = NonNegative
+    rule: Text48 = ""
+    reason: Text300 = ""
+    requested_qty: Size
+    allowed_qty: Size
 
 
 class EngineStateIn(Item):
     status: Literal["starting", "running", "stopping", "stopped", "crashed"]
-    stage: str = Field("", max_length=32)
-    version: str = Field("", max_length=32)
-    pid: int | None = None
+    stage: Text32 = ""
+    version: Text32 = ""
+    pid: NonNegativeInt32 | None = None
     heartbeat_at: AwareDatetime
     started_at: AwareDatetime | None = None
-    detail: dict = Field(default_factory=dict)
+    detail: JsonObject = Field(default_factory=dict)
 
 
 class EventIn(Item):
     event_id: str = EngineRef
     ts: AwareDatetime
     level: Literal["debug", "info", "warning", "error", "critical"] = "info"
-    kind: str = Field(min_length=1, max_length=32)
-    message: str = Field("", max_length=500)
-    order_client_id: str | None = Field(None, max_length=64)
-    data: dict = Field(default_factory=dict)
+    kind: Kind
+    message: Text500 = ""
+    order_client_id: Text64 | None = None
+    data: JsonObject = Field(default_factory=dict)
 
 
 class PnlSnapshotIn(Item):
     strategy: str = Code
     ts: AwareDatetime
-    equity: float = Field(allow_inf_nan=False)
-    realized_pnl: float = Field(0.0, allow_inf_nan=False)
-    unrealized_pnl: float = Field(0.0, allow_inf_nan=False)
-    gross_exposure: float = Field(0.0, ge=0, allow_inf_nan=False)
-    net_exposure: float = Field(0.0, allow_inf_nan=False)
+    equity: Amount
+    realized_pnl: Amount = 0.0
+    unrealized_pnl: Amount = 0.0
+    gross_exposure: NonNegativeAmount = 0.0
+    net_exposure: Amount = 0.0

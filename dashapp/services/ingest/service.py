@@ -7,12 +7,13 @@ from dataclasses import asdict, dataclass
 
 from pydantic import ValidationError as PydanticError
 
-from dashapp.services.errors import ValidationError
+from dashapp.services.errors import PermissionDenied, ValidationError
+from dashapp.services.fields import ENGINE_ID_PATTERN
 from dashapp.services.ingest import schemas, streams, validation, writers
 from dashapp.services.unit_of_work import unit_of_work
 
 MAX_ITEMS = 20_000
-ENGINE_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+ENGINE_ID_RE = re.compile(ENGINE_ID_PATTERN)
 
 # kind -> (item schema, writer). Order matters only for people reading it: reference data first.
 KINDS = {
@@ -33,6 +34,7 @@ KINDS = {
 # Each kind's batch validator (built once: compiling a pydantic schema takes milliseconds).
 _ADAPTERS = {kind: validation.batch_adapter(schema) for kind, (schema, _) in KINDS.items()}
 _ENVELOPES = {kind: validation.envelope_adapter(schema, MAX_ITEMS) for kind, (schema, _) in KINDS.items()}
+_RULES = {kind: validation.batch_rules(schema) for kind, (schema, _) in KINDS.items()}
 
 
 @dataclass(frozen=True)
@@ -59,16 +61,22 @@ def parse_items(kind: str, items) -> list[dict]:
         raise ValidationError("items must be a non-empty list", field="items")
     if len(items) > MAX_ITEMS:
         raise ValidationError(f"a batch holds at most {MAX_ITEMS} items, not {len(items)}: split it", field="items")
-    return validation.validate(_ADAPTERS[kind], items)
+    parsed = validation.validate(_ADAPTERS[kind], items)
+    validation.check_batch(_RULES[kind], parsed)
+    return parsed
 
 
-def ingest_batch(kind: str, engine_id: str, items) -> IngestResult:
-    """Validate the whole batch, then store it in one transaction (all of it or none)."""
+def ingest_batch(kind: str, engine_id: str, items, engines: frozenset[str] | None = None) -> IngestResult:
+    """Validate the whole batch, then store it in one transaction (all of it or none).
+
+    `engines`: the engine ids the caller may report for (an API token's binding); None when the
+    caller is trusted in-process code (the demo seeder) or a person's session."""
     _check_engine_id(engine_id)
+    _check_binding(engine_id, engines)
     return _store(kind, engine_id, parse_items(kind, items))
 
 
-def ingest_json(kind: str, body: bytes) -> IngestResult:
+def ingest_json(kind: str, body: bytes, engines: frozenset[str] | None = None) -> IngestResult:
     """`ingest_batch` for a raw JSON request body `{"engine_id": ..., "items": [...]}`.
 
     A well-formed body is parsed and validated in one pass of pydantic's core, straight from the
@@ -83,14 +91,16 @@ def ingest_json(kind: str, body: bytes) -> IngestResult:
         else:
             engine_id = batch["engine_id"]
             if _valid_engine_id(engine_id):
+                _check_binding(engine_id, engines)
+                validation.check_batch(_RULES[kind], batch["items"])
                 return _store(kind, engine_id, batch["items"])
     try:
         decoded = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # a nesting bomb exhausts the parser's stack: bad input, not a crash
         decoded = None
     if not isinstance(decoded, dict):
         raise ValidationError("body must be a JSON object with engine_id and items", field="body")
-    return ingest_batch(kind, decoded.get("engine_id"), decoded.get("items"))
+    return ingest_batch(kind, decoded.get("engine_id"), decoded.get("items"), engines)
 
 
 def _valid_engine_id(engine_id) -> bool:
@@ -100,6 +110,12 @@ def _valid_engine_id(engine_id) -> bool:
 def _check_engine_id(engine_id) -> None:
     if not _valid_engine_id(engine_id):
         raise ValidationError("engine_id must be 1-32 letters, digits, '.', '_' or '-'", field="engine_id")
+
+
+def _check_binding(engine_id: str, engines: frozenset[str] | None) -> None:
+    if engines is not None and engine_id not in engines:
+        bound = ", ".join(sorted(engines)) or "no engine"
+        raise PermissionDenied(f"this API token may report only for {bound}, not {engine_id!r}", field="engine_id")
 
 
 def _store(kind: str, engine_id: str, parsed: list[dict]) -> IngestResult:

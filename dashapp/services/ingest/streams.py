@@ -91,6 +91,7 @@ ORDER_COLUMNS = ["engine_id", "client_order_id", "parent_id", "strategy_id", "ac
                  "side", "order_type", "quantity", "limit_price", "filled_quantity", "avg_fill_price", "status",
                  "arrival_mid", "reject_reason", *_STAMPS, "updated_at"]
 _PARENT = ORDER_COLUMNS.index("parent_id")
+_QUANTITY = ORDER_COLUMNS.index("quantity")
 # What a newer report of a stored order may change. Lifecycle timestamps only ever fill in: a late
 # duplicate never erases one.
 _REPLACE = ["status", "filled_quantity", "avg_fill_price", "reject_reason", "venue_id", "updated_at", "arrival_mid"]
@@ -124,12 +125,16 @@ def write_orders(engine_id, items):
     if children:
         known = resolve.orders(engine_id, (parent for _, parent, _ in children))
         for index, parent, row in children:
-            if parent in known:
-                row[_PARENT] = known[parent][0]
-            else:
+            if parent not in known:
                 problems.append({"index": index, "field": "parent_client_order_id",
                                  "message": f"unknown parent order {parent!r}"})
-        resolve.refuse(problems)
+            elif row[_QUANTITY] > known[parent][5] * (1 + 1e-9):  # a child never asks for more than its parent
+                problems.append({"index": index, "field": "quantity", "message":
+                                 f"child quantity {row[_QUANTITY]:g} exceeds its parent {parent!r}'s "
+                                 f"quantity {known[parent][5]:g}"})
+            else:
+                row[_PARENT] = known[parent][0]
+        resolve.refuse(problems, "refer to an unknown parent or do not fit it")
         more = _upsert_orders([row for _, _, row in children])
         stored, updated = stored + more[0], updated + more[1]
     return stored, updated

@@ -84,9 +84,10 @@ def write_fills(engine_id, items):
     orders = resolve.refs(items, "client_order_id", lambda ids: resolve.orders(engine_id, ids), "order", problems)
     venues = resolve.refs(items, "venue", resolve.venues, "venue", problems)
     resolve.refuse(problems)
+    _check_remaining(engine_id, items, orders)
     rows = []
     for item, order, venue in zip(items, orders, venues):
-        order_id, strategy_id, _account, instrument_id, side = order
+        order_id, strategy_id, _account, instrument_id, side, _quantity = order
         row = _without(item, "client_order_id", "venue")
         row.update(engine_id=engine_id, order_id=order_id, strategy_id=strategy_id, instrument_id=instrument_id,
                    venue_id=venue, side=side)
@@ -96,6 +97,26 @@ def write_fills(engine_id, items):
     # Only fills stored for the first time move positions, so a repeated batch changes nothing.
     _apply_to_positions([(r, o) for r, o in zip(rows, orders) if r["exec_id"] in new_ids])
     return len(new_ids), 0
+
+
+def _check_remaining(engine_id, items, orders) -> None:
+    """A fill may not take an order past its quantity, counting the order's stored fills and the new
+    fills before it in this batch (a fill already stored, or repeated in the batch, counts once)."""
+    filled, stored = resolve.filled_so_far((o[0] for o in orders), engine_id, (i["exec_id"] for i in items))
+    seen = set(stored)
+    problems = []
+    for index, (item, order) in enumerate(zip(items, orders)):
+        if item["exec_id"] in seen:
+            continue
+        seen.add(item["exec_id"])
+        order_id, quantity = order[0], order[5]
+        before = filled.get(order_id, 0.0)
+        if before + item["quantity"] > quantity * (1 + 1e-9):
+            problems.append({"index": index, "field": "quantity", "message":
+                             f"fill of {item['quantity']:g} exceeds the remaining {max(quantity - before, 0):g} "
+                             f"of order {item['client_order_id']!r} (quantity {quantity:g})"})
+        filled[order_id] = before + item["quantity"]
+    resolve.refuse(problems, "exceed their order's remaining quantity")
 
 
 def _apply_to_positions(fills: list[tuple[dict, tuple]]) -> None:
