@@ -16,3 +16,6 @@ def register_all() -> None:
     from callbacks import backtests  # the Backtests page
 
     backtests.register()
+    from callbacks import admin_data_quality  # the Admin page's data-quality section
+
+    admin_data_quality.register()

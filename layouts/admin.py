@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from dashapp.security.passwords import MIN_LENGTH
 from dashapp.security.permissions import ROLES
+from layouts.admin_data_quality import section as data_quality_section
 from layouts.common import page_header
 from layouts.ids import Admin
 
@@ -115,4 +116,5 @@ def layout(**_) -> html.Div:
             dbc.Col([selected_user_card(), create_user_card()], lg=4),
         ]),
         tokens_section(),
+        data_quality_section(),
     ], id="page-admin")
