@@ -34,7 +34,15 @@ def count_text(shown: int) -> str:
 def verify_alert(result: audit.VerifyResult) -> dbc.Alert:
     if result.ok:
         return dbc.Alert([html.Strong("OK: "), f"the audit chain verifies — {result.checked} records, "
-                          "every link, hash and signature checked."], color="success", dismissable=True)
+                          "every link, hash and signature checked, and its end matches the signed checkpoint."],
+                         color="success", dismissable=True)
+    if result.missing:  # the newest records were deleted: say how many, and where the gap is
+        return dbc.Alert([html.Strong(f"BROKEN: {result.gap}. "), result.reason,
+                          f". {result.checked} records present verify."], color="danger", dismissable=True,
+                         id="audit-gap")
+    if result.broken_id is None:
+        return dbc.Alert([html.Strong("BROKEN: "), result.reason, f". {result.checked} records verify."],
+                         color="danger", dismissable=True)
     return dbc.Alert([html.Strong(f"BROKEN at record {result.broken_id}: "), result.reason,
                       f". {result.checked} records before it verify."], color="danger", dismissable=True)
 

@@ -17,8 +17,18 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # No head row is written here (the migration has no signing key): the next audit record writes
+    # it, counting the records already in the table.
+    op.create_table('audit_checkpoints',
+    sa.Column('name', sa.String(length=16), nullable=False),
+    sa.Column('last_id', sa.Integer(), nullable=False),
+    sa.Column('last_hash', sa.String(length=64), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('signature', sa.String(length=64), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_audit_checkpoints'))
+    )
 
 
 def downgrade():
-    pass
+    op.drop_table('audit_checkpoints')
