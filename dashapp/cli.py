@@ -208,6 +208,19 @@ def audit_verify():
         sys.exit(1)
 
 
+@main.command("data-quality")
+def data_quality_check():
+    """List stored rows outside the domain bounds (per kind and rule, with sample ids); exit 1 when any."""
+    from dashapp.services import data_quality
+
+    report = data_quality.check()
+    for row in report.rows():
+        click.echo(f"{row['kind']}: {row['rule']}: {row['rows']} rows (e.g. ids {row['sample_ids']})")
+    click.echo(f"{len(report.findings)} findings from {report.rules_checked} rules")
+    if not report.clean:
+        sys.exit(1)
+
+
 # ----------------------------------------------------------------------------------------- demo
 @main.command("demo")
 def demo():

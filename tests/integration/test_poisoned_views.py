@@ -211,3 +211,14 @@ def test_data_quality_check_of_a_clean_book_is_clean(book):
     report = data_quality.check()
     assert report.clean, report.rows()
     assert report.rules_checked == len(data_quality.RULES)
+
+
+def test_data_quality_command_lists_the_findings_and_exits_1(book, now, server):
+    from dashapp.cli import data_quality_check
+
+    clean = server.test_cli_runner().invoke(data_quality_check)
+    assert clean.exit_code == 0 and "0 findings" in clean.output
+    ids = _poison(now)
+    result = server.test_cli_runner().invoke(data_quality_check)
+    assert result.exit_code == 1
+    assert f"orders: created_at in the future: 1 rows (e.g. ids {ids['future_order']})" in result.output
