@@ -10,7 +10,7 @@
 """
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -23,18 +23,19 @@ class BoundedJSONProvider(DefaultJSONProvider):
             raise ValueError("JSON is nested too deeply") from None
 
 
-def _too_large(limit: int) -> RequestEntityTooLarge:
+def _too_large() -> RequestEntityTooLarge:
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
     return RequestEntityTooLarge(description=f"the request body is larger than {limit} bytes "
                                              "(COCKPIT_MAX_BODY_BYTES); split it into smaller requests")
 
 
 def install(server: Flask, limit: int) -> None:
-    server.config["MAX_CONTENT_LENGTH"] = limit
+    server.config["MAX_CONTENT_LENGTH"] = limit  # read per request: Werkzeug's stream limit uses it too
     server.json = BoundedJSONProvider(server)
 
     def refuse_declared_oversize():
-        if request.content_length is not None and request.content_length > limit:
-            raise _too_large(limit)
+        if request.content_length is not None and request.content_length > current_app.config["MAX_CONTENT_LENGTH"]:
+            raise _too_large()
         return None
 
     # First of all before-request functions: CSRF checks and the callback guard read the body.
@@ -43,7 +44,7 @@ def install(server: Flask, limit: int) -> None:
     @server.errorhandler(RequestEntityTooLarge)
     def _answer(err: RequestEntityTooLarge):
         message = err.description if "COCKPIT_MAX_BODY_BYTES" in (err.description or "") \
-            else _too_large(limit).description
+            else _too_large().description
         if request.path.startswith("/api/"):
             return jsonify(error="Request Entity Too Large", message=message), 413
         return message, 413, {"Content-Type": "text/plain; charset=utf-8"}
