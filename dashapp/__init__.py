@@ -31,6 +31,9 @@ def create_server(settings: Settings | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # an idle desk tab must keep working after an hour
         WTF_CSRF_SSL_STRICT=False,
     )
+    from dashapp.api.body_limits import install as install_body_limits
+
+    install_body_limits(server, settings.max_body_bytes)  # before anything that reads a body
     db.init_app(server)
     migrate.init_app(server, db, directory=str(PROJECT_DIR / "migrations"), render_as_batch=True)
     login_manager.init_app(server)

@@ -85,6 +85,9 @@ class Settings:
     # clock an engine may stamp a row, and the earliest date the desk's data can carry.
     max_future_seconds: int = 300
     data_epoch: str = "2000-01-01"
+    # The largest request body any endpoint accepts (413 beyond it). Sized for the largest ingest
+    # batch an engine sends (20,000 items of a few hundred bytes) with room to spare.
+    max_body_bytes: int = 32 * 1024 * 1024
     extra: dict = field(default_factory=dict)
     # E-mail delivery of scheduled reports. No SMTP_HOST = delivery not configured: reports are
     # still produced and archived, and marked 'not_sent'.
@@ -117,6 +120,7 @@ class Settings:
             log_level=os.environ.get("LOG_LEVEL", "INFO"),
             max_future_seconds=_int_env("COCKPIT_MAX_FUTURE_SECONDS", 300),
             data_epoch=os.environ.get("COCKPIT_DATA_EPOCH", "2000-01-01"),
+            max_body_bytes=_int_env("COCKPIT_MAX_BODY_BYTES", 32 * 1024 * 1024),
             login_max_failures=_int_env("COCKPIT_LOGIN_MAX_FAILURES", 5),
             login_backoff_seconds=_int_env("COCKPIT_LOGIN_BACKOFF_SECONDS", 30),
             login_lockout_minutes=_int_env("COCKPIT_LOGIN_LOCKOUT_MINUTES", 15),
