@@ -22,7 +22,7 @@ import json
 import logging
 
 from flask import current_app, jsonify, request
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InvalidRequestError
 from werkzeug.exceptions import HTTPException
 
 from dashapp.services.errors import ServiceError
@@ -32,6 +32,7 @@ log = logging.getLogger("cockpit.callbacks")
 MAX_OUTPUT_KEY = 4000
 MAX_STRING = 64 * 1024  # one text value; an order note or a report's recipient list is far below
 MAX_DEPTH = 64  # component trees (a `children` input) nest deep, but not this deep
+MAX_EXACT_INT = 2**53
 
 # What each property is in the browser. A property not listed here (value, data, children, ...)
 # may legitimately hold several types; only the size bounds apply to it.
@@ -39,13 +40,13 @@ _COUNT = "count"
 PROP_TYPES = {
     "n_clicks": _COUNT, "n_intervals": _COUNT, "n_submit": _COUNT, "n_blur": _COUNT,
     "submit_n_clicks": _COUNT, "cancel_n_clicks": _COUNT,
-    "pathname": str, "search": str, "hash": str, "href": str,
+    "pathname": "path", "search": str, "hash": str, "href": str,
     "selectedRows": list, "rowData": list, "getRowsRequest": dict, "cellClicked": dict,
     "cellValueChanged": list, "columnDefs": list,
 }
 # Errors that a malformed value makes a callback raise (see the module doc).
 # sqlalchemy's DataError is the database refusing a value (out of range, wrong type): input too.
-INPUT_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, DataError)
+INPUT_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError, DataError)
 
 
 class Refused(Exception):
@@ -62,6 +63,11 @@ def _bounded(value, where: str, depth: int = 0) -> None:
             raise Refused(400, f"{where} is longer than {MAX_STRING} characters")
         if "\x00" in value:  # never part of real text; PostgreSQL refuses it with an error
             raise Refused(400, f"{where} contains a NUL character")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        # A browser's numbers are doubles: an integer beyond 2**53 is not exact there, and beyond
+        # 2**63 no database column takes it.
+        if abs(value) > MAX_EXACT_INT:
+            raise Refused(400, f"{where} is beyond ±2**53")
     elif isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise Refused(400, f"{where} is not a finite number")
@@ -81,6 +87,9 @@ def _typed(prop: str, value, where: str) -> None:
     if expected is _COUNT:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise Refused(400, f"{where} must be a whole number >= 0")
+    elif expected == "path":  # a location's pathname always starts at the root
+        if not isinstance(value, str) or not value.startswith("/"):
+            raise Refused(400, f"{where} must be a path starting with '/'")
     elif not isinstance(value, expected):
         raise Refused(400, f"{where} must be a {expected.__name__}")
 
@@ -106,6 +115,7 @@ def _check_item(item, spec: dict, where: str) -> None:
         raise Refused(400, f"{where} must be an object with id, property and value")
     if item["property"] != spec["property"] or not _matches(_parse_id(spec["id"]), item.get("id")):
         raise Refused(400, f"{where} is not {spec['id']}.{spec['property']}")
+    where = f"{where} ({spec['id'][:80]}.{spec['property']})"
     _bounded(item.get("value"), where)
     _typed(item["property"], item.get("value"), where)
 
@@ -162,6 +172,12 @@ def body_problem(body, callback_map: dict) -> Refused | None:
     return None
 
 
+def _caused_by_input(err: Exception) -> bool:
+    # session.get() with an id of the wrong shape raises the bare InvalidRequestError; its
+    # subclasses (a pending rollback, a closed result) are the server's state, not the input.
+    return isinstance(err, INPUT_ERRORS) or type(err) is InvalidRequestError
+
+
 def contain_dispatch_errors(server, endpoint: str = "/_dash-update-component") -> None:
     """Answer errors that malformed input causes inside a callback with a 4xx (see the module doc)."""
     dispatch = server.view_functions[endpoint]
@@ -174,10 +190,12 @@ def contain_dispatch_errors(server, endpoint: str = "/_dash-update-component") -
             raise
         except ServiceError as err:  # a callback let a typed service error escape
             return jsonify(err.to_dict()), err.http_status
-        except INPUT_ERRORS as err:
+        except Exception as err:
+            if not _caused_by_input(err):
+                raise
             body = request.get_json(silent=True)
             output = body.get("output") if isinstance(body, dict) else None
-            log.error("callback %r failed on its input: %s", output, type(err).__name__, exc_info=True)
+            log.error("callback %.200r failed on its input: %s", output, type(err).__name__, exc_info=True)
             current_app.logger.debug("refused callback body %.500r", body)
             return jsonify(error="Bad Request", message="malformed callback input"), 400
 
