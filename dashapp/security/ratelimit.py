@@ -38,7 +38,8 @@ FAILURE_MEMORY_SECONDS = 24 * 3600
 def install(app: Flask) -> None:
     """Bind the limiter to this app: Redis (with the deployment's key prefix) or memory."""
     settings = app.config["COCKPIT_SETTINGS"]
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # Off: the login view sets Retry-After itself, for whichever rule refused (address, pair, account).
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)  # a Redis outage must not stop sign-in
     if settings.redis_url:
         # The same prefix Celery uses (workers.celery_app), so cockpits sharing one Redis keep apart.
