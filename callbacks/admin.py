@@ -34,7 +34,7 @@ def user_rows(user_list, now: datetime | None = None) -> list[dict]:
 
 def token_rows(token_list) -> list[dict]:
     return [{"id": str(t.id), "name": t.name, "prefix": t.prefix + "…", "user": t.user.username,
-             "created_by": t.created_by, "created": fmt_time(t.created_at),
+             "engines": ", ".join(sorted(t.engine_ids)) or "none", "created_by": t.created_by, "created": fmt_time(t.created_at),
              "last_used": fmt_time(t.last_used_at, "never"), "revoked": fmt_time(t.revoked_at, "")}
             for t in token_list]
 
@@ -132,22 +132,27 @@ def register() -> None:
                       Output(Admin.TOKENS_CHANGED, "data"),
                       Input(Admin.CREATE_TOKEN, "n_clicks"), Input(Admin.REVOKE_TOKEN, "n_clicks"),
                       State(Admin.TOKEN_USER, "value"), State(Admin.TOKEN_NAME, "value"),
+                      State(Admin.TOKEN_ENGINES, "value"),
                       State(Admin.TOKENS_GRID, "selectedRows"), State(Admin.TOKENS_CHANGED, "data"),
                       prevent_initial_call=True)
-    def token_action(_create, _revoke, user_id, name, selected, changed):
+    def token_action(_create, _revoke, user_id, name, engines, selected, changed):
         try:
-            message = (_create_token(user_id, name) if ctx.triggered_id == Admin.CREATE_TOKEN
+            message = (_create_token(user_id, name, engines) if ctx.triggered_id == Admin.CREATE_TOKEN
                        else _revoke_token(selected))
         except ServiceError as err:
             return problem(err), no_update
         return message, (changed or 0) + 1
 
 
-def _create_token(user_id: str | None, name: str | None) -> dbc.Alert:
-    if not user_id:
+def _create_token(user_id: str | None, name: str | None, engines: str | None) -> dbc.Alert:
+    if not isinstance(user_id, str) or not user_id.isdigit() or len(user_id) > 9:  # a crafted value: no 500
         raise ValidationError("no user chosen: pick the user the token acts as", field="user_id")
-    token, secret = tokens.create_token(current_user.username, int(user_id), name or "")
-    return shown_once(f"API token {token.name!r} for {token.user.username}:", secret,
+    if engines is not None and not isinstance(engines, str):
+        raise ValidationError("engine ids are a text: ids separated by commas or spaces", field="engines")
+    token, secret = tokens.create_token(current_user.username, int(user_id), name if isinstance(name, str) else "",
+                                        engines or "")
+    bound = ", ".join(sorted(token.engine_ids)) or "no engine (it may not ingest)"
+    return shown_once(f"API token {token.name!r} for {token.user.username}, reporting for {bound}:", secret,
                       "Shown once: store it in the engine's secret store now. It cannot be shown again; "
                       "if it is lost, revoke it and create a new one.")
 

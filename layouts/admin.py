@@ -14,7 +14,8 @@ from layouts.ids import Admin
 USER_COLUMNS = [("username", "User name"), ("display_name", "Display name"), ("role", "Role"),
                 ("active", "Active"), ("locked", "Locked"), ("last_login", "Last login (UTC)"),
                 ("created", "Created (UTC)")]
-TOKEN_COLUMNS = [("name", "Name"), ("prefix", "Prefix"), ("user", "User"), ("created_by", "Created by"),
+TOKEN_COLUMNS = [("name", "Name"), ("prefix", "Prefix"), ("user", "User"), ("engines", "Engines"),
+                 ("created_by", "Created by"),
                  ("created", "Created (UTC)"), ("last_used", "Last used (UTC)"), ("revoked", "Revoked (UTC)")]
 NO_USER_SELECTED = "No user selected: click a row in the users grid."
 
@@ -83,16 +84,19 @@ def tokens_section() -> dbc.Card:
     return dbc.Card([
         dbc.CardHeader("API tokens"),
         dbc.CardBody([
-            html.P("A token acts as its user, with that user's role. The secret is shown once, when it is created.",
-                   className="small text-body-secondary"),
+            html.P("A token acts as its user, with that user's role, and reports only for the engine ids it is "
+                   "bound to (an engine's token: its own id; a token bound to none may read but not ingest). "
+                   "The secret is shown once, when it is created.", className="small text-body-secondary"),
             dbc.Row([
-                dbc.Col(dbc.Select(id=Admin.TOKEN_USER, options=[], placeholder="User the token acts as"), md=4),
+                dbc.Col(dbc.Select(id=Admin.TOKEN_USER, options=[], placeholder="User the token acts as"), md=3),
                 dbc.Col(dbc.Input(id=Admin.TOKEN_NAME, placeholder="Token name, e.g. paper-engine-1",
-                                  autoComplete="off", maxLength=80), md=4),
+                                  autoComplete="off", maxLength=80), md=3),
+                dbc.Col(dbc.Input(id=Admin.TOKEN_ENGINES, placeholder="Engine ids, e.g. paper-1 (blank: none)",
+                                  autoComplete="off", maxLength=400), md=3),
                 dbc.Col([
                     dbc.Button("Create token", id=Admin.CREATE_TOKEN, color="primary", className="me-1"),
                     dbc.Button("Revoke selected", id=Admin.REVOKE_TOKEN, color="danger", outline=True),
-                ], md=4),
+                ], md=3),
             ], className="g-2 mb-2"),
             html.Div(id=Admin.TOKEN_MESSAGE),
             selectable_grid(Admin.TOKENS_GRID, TOKEN_COLUMNS, "No API tokens yet.", height=260),

@@ -32,6 +32,7 @@ class Admin:
     TOKENS_GRID = "admin-tokens-grid"
     TOKEN_NAME = "admin-token-name"
     TOKEN_USER = "admin-token-user"
+    TOKEN_ENGINES = "admin-token-engines"
     CREATE_TOKEN = "admin-create-token"
     REVOKE_TOKEN = "admin-revoke-token"
     TOKEN_MESSAGE = "admin-token-message"

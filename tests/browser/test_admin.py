@@ -141,9 +141,11 @@ def test_admin_creates_an_api_token_sees_it_once_and_revokes_it(started, cockpit
     until(lambda: "trader1 (trader)" in [option.text for option in user_select.options], 20)
     user_select.select_by_visible_text("trader1 (trader)")
     fill(started, Admin.TOKEN_NAME, "paper-engine-1")
+    fill(started, Admin.TOKEN_ENGINES, "paper-1, paper-2")
     click(started, f"#{Admin.CREATE_TOKEN}")
 
     started.wait_for_contains_text(token_message, "It cannot be shown again")
+    started.wait_for_contains_text(token_message, "reporting for paper-1, paper-2")
     secret = started.find_element(f"{token_message} .shown-once").text
     assert secret.startswith("tdc_")
     wait_for_grid_value(started, Admin.TOKENS_GRID, "name", "paper-engine-1")
@@ -152,6 +154,8 @@ def test_admin_creates_an_api_token_sees_it_once_and_revokes_it(started, cockpit
         stored = session.execute(sa.select(ApiToken)).scalar_one()
         assert secret not in (stored.token_hash, stored.prefix) and stored.created_by == "admin1"
         assert tokens.user_for_token(secret).username == "trader1"
+        assert stored.engine_ids == {"paper-1", "paper-2"}
+    assert grid_column(started, Admin.TOKENS_GRID, "engines") == ["paper-1, paper-2"]
 
     started.driver.refresh()  # shown once: a reload lists the token but never its secret again
     wait_for_grid_value(started, Admin.TOKENS_GRID, "name", "paper-engine-1")
