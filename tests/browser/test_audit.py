@@ -49,3 +49,23 @@ def test_audit_page_lists_records_filters_and_verifies_the_chain(started, cockpi
     started.wait_for_contains_text(f"#{Audit.VERIFY_RESULT}", "BROKEN at record 2")
     assert "edited" in started.find_element(f"#{Audit.VERIFY_RESULT}").text
     assert started.get_logs() == []
+
+
+def test_audit_page_names_the_records_deleted_from_the_end(started, cockpit):
+    from dashapp.services import audit
+    from models import AuditRecord
+
+    login_as(started, cockpit.usernames["risk"], path="/audit")
+    with cockpit.db() as session:  # three actions after the login, then someone deletes them by SQL
+        for i in range(3):
+            audit.record("risk1", "test.tail", f"thing:{i}")
+        session.commit()
+        last_three = list(session.execute(sa.select(AuditRecord.id).order_by(AuditRecord.id.desc())
+                                          .limit(4)).scalars())
+        session.execute(sa.delete(AuditRecord).where(AuditRecord.id > last_three[3]))
+        session.commit()
+    click(started, f"#{Audit.VERIFY}")
+    started.wait_for_contains_text(f"#{Audit.VERIFY_RESULT}", "BROKEN")
+    text = started.find_element(f"#{Audit.VERIFY_RESULT}").text
+    assert f"3 records missing after #{last_three[3]} (checkpoint says chain ends at #{last_three[0]})" in text, text
+    assert started.get_logs() == []
