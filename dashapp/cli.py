@@ -199,7 +199,8 @@ def audit():
 
 @audit.command("verify")
 def audit_verify():
-    """Walk the whole audit chain; exit 1 and name the first broken record when it is broken."""
+    """Walk the whole audit chain and hold its end against the signed checkpoint; exit 1 and name the
+    first broken record, or how many records are missing from the end, when it is broken."""
     from dashapp.services.audit import verify_chain
 
     result = verify_chain()
