@@ -17,11 +17,14 @@ from workers.celery_app import current_job_port
 
 def register() -> None:
     @guarded_callback(Perm.JOBS_LAUNCH, Output(ids.MESSAGE, "children"), Input(ids.RUN, "n_clicks"),
-                      prevent_initial_call=True)
-    def run_all(_n):
+                      State(ids.TOKEN, "data"), prevent_initial_call=True)
+    def run_all(n_clicks, token):
+        # Keyed by the page's token and the click count (not a fresh uuid per call), so a retried
+        # request finds the job of the first instead of launching a second run.
+        key = f"ui-{token or uuid.uuid4().hex}-{n_clicks or 0}"[:60]
         try:
             job = jobs.launch(current_user.username, current_user.role_name, "stress_test", {},
-                              idempotency_key=uuid.uuid4().hex, port=current_job_port())
+                              idempotency_key=key, port=current_job_port())
         except ServiceError as err:
             return dbc.Alert(err.message, color="danger", className="py-1", id="rk-stress-error")
         return dbc.Alert(f"stress run {job.id[:8]} queued", color="info", className="py-1", id="rk-stress-queued")

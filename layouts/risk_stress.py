@@ -1,6 +1,8 @@
 """The stress-test part of the Risk War Room: run every scenario as a job, browse the results."""
 from __future__ import annotations
 
+import uuid
+
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -16,6 +18,7 @@ SCENARIOS = "rk-stress-scenarios"
 POSITIONS = "rk-stress-positions"
 BREAKDOWN = "rk-stress-breakdown"
 POLL = "rk-stress-poll"
+TOKEN = "rk-stress-token"
 
 SCENARIO_COLUMNS = [
     {"field": "name", "minWidth": 220}, {"field": "kind", "width": 120}, {"field": "description", "minWidth": 260},
@@ -36,6 +39,7 @@ def section(perms) -> html.Div:
         html.Div([launch, dbc.Select(id=RUNS, placeholder="results of a stress run", style={"maxWidth": "420px"},
                                      className="d-inline-block")], className="d-flex align-items-center mb-2"),
         dcc.Interval(id=POLL, interval=1500),
+        dcc.Store(id=TOKEN, data=uuid.uuid4().hex),  # per page load: a retried click launches once
         html.Div(id=PROGRESS), html.Div(id=MESSAGE),
         html.Div("Historical scenarios replay the S&P 500's worst days and windows in the stored history on today's "
                  "positions; hypothetical ones shock equity, rates, FX and volatility. Options are fully repriced. "

@@ -236,3 +236,27 @@ def test_concurrent_export_requests_over_rest_get_the_same_job(server, monkeypat
     assert len({job_id for _, job_id in results}) == 1
     assert count(Job) == 1 and audited("job.launch") == 1
     assert not [r for r in results if isinstance(r, ServiceError)]
+
+
+def test_stress_run_click_retried_through_dash_launches_once(dash_app, client_as, monkeypatch):
+    import callbacks.risk_stress
+    from layouts import risk_stress as ids
+    from tests.support.web import call_callback
+
+    port = FakePort()
+    monkeypatch.setattr(callbacks.risk_stress, "current_job_port", lambda: port)
+    client = client_as("trader")
+
+    def click(n: int):
+        response = call_callback(client, f"{ids.MESSAGE}.children", [{"id": ids.RUN, "property": "n_clicks", "value": n}],
+                                 [{"id": ids.TOKEN, "property": "data", "value": "page-a"}])
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        assert "queued" in response.get_data(as_text=True)
+
+    click(1)
+    click(1)  # the same request again (a network retry): the same job
+    assert len(port.submitted) == 1
+    click(2)  # a second click on the page is a second run
+    assert len(port.submitted) == 2
+    with dash_app.server.app_context():
+        assert count(Job, Job.job_type == "stress_test") == 2
