@@ -7,7 +7,7 @@ fields are written once, as `item_check` functions of the validated values, and 
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -24,6 +24,11 @@ Currency = Field("USD", min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$")
 Name = text(120)
 Text32, Text48, Text64, Text200, Text300, Text500 = (text(n) for n in (32, 48, 64, 200, 300, 500))
 Kind = text(32, min_length=1)
+# Timestamps carry a zone (a naive one is ambiguous across desks) and fall inside the accepted window,
+# checked per batch (validation.check_batch) because it moves with the server's clock.
+Stamp = Annotated[AwareDatetime, Field(description="ISO 8601 with a UTC offset; between COCKPIT_DATA_EPOCH "
+                                                   "(default 2000-01-01) and the server's clock + "
+                                                   "COCKPIT_MAX_FUTURE_SECONDS (default 300 s)")]
 
 
 def item_check(check):
@@ -38,8 +43,8 @@ def item_check(check):
 
 
 class Item(BaseModel):
-    # Timestamps are AwareDatetime: one without a zone is ambiguous across desks, so it is refused
-    # (checked in pydantic's compiled core, which keeps validation at ~200k items/s).
+    # Timestamps are `Stamp` (AwareDatetime): one without a zone is ambiguous across desks, so it is
+    # refused (checked in pydantic's compiled core, which keeps validation at ~200k items/s).
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
@@ -115,14 +120,14 @@ class OrderIn(Item):
     status: OrderStatus = "new"
     arrival_mid: Price | None = None
     reject_reason: Text200 | None = None
-    created_at: AwareDatetime
-    acknowledged_at: AwareDatetime | None = None
-    partially_filled_at: AwareDatetime | None = None
-    filled_at: AwareDatetime | None = None
-    canceled_at: AwareDatetime | None = None
-    rejected_at: AwareDatetime | None = None
-    expired_at: AwareDatetime | None = None
-    updated_at: AwareDatetime | None = None
+    created_at: Stamp
+    acknowledged_at: Stamp | None = None
+    partially_filled_at: Stamp | None = None
+    filled_at: Stamp | None = None
+    canceled_at: Stamp | None = None
+    rejected_at: Stamp | None = None
+    expired_at: Stamp | None = None
+    updated_at: Stamp | None = None
 
     _consistent = item_check(order_consistent)
 
@@ -137,7 +142,7 @@ class FillIn(Item):
     liquidity: Literal["maker", "taker"] = "taker"
     mid_at_arrival: Price | None = None
     mid_at_fill: Price | None = None
-    filled_at: AwareDatetime
+    filled_at: Stamp
 
 
 def not_crossed(v: dict) -> None:
@@ -147,7 +152,7 @@ def not_crossed(v: dict) -> None:
 
 class QuoteIn(Item):
     instrument: str = Symbol
-    ts: AwareDatetime
+    ts: Stamp
     bid: Price
     ask: Price
     bid_size: Size | None = None
@@ -164,7 +169,7 @@ def bar_range(v: dict) -> None:
 class BarIn(Item):
     instrument: str = Symbol
     interval: Literal["1m", "5m", "1h", "1d"]
-    ts: AwareDatetime
+    ts: Stamp
     open: Price
     high: Price
     low: Price
@@ -178,14 +183,14 @@ class SignalIn(Item):
     signal_id: str = EngineRef
     strategy: str = Code
     instrument: str = Symbol
-    ts: AwareDatetime
+    ts: Stamp
     direction: Literal[-1, 0, 1]
     confidence: Fraction
 
 
 class RiskDecisionIn(Item):
     decision_id: str = EngineRef
-    ts: AwareDatetime
+    ts: Stamp
     strategy: str = Code
     instrument: str = Symbol
     client_order_id: Text64 | None = None
@@ -201,14 +206,14 @@ class EngineStateIn(Item):
     stage: Text32 = ""
     version: Text32 = ""
     pid: NonNegativeInt32 | None = None
-    heartbeat_at: AwareDatetime
-    started_at: AwareDatetime | None = None
+    heartbeat_at: Stamp
+    started_at: Stamp | None = None
     detail: JsonObject = Field(default_factory=dict)
 
 
 class EventIn(Item):
     event_id: str = EngineRef
-    ts: AwareDatetime
+    ts: Stamp
     level: Literal["debug", "info", "warning", "error", "critical"] = "info"
     kind: Kind
     message: Text500 = ""
@@ -218,7 +223,7 @@ class EventIn(Item):
 
 class PnlSnapshotIn(Item):
     strategy: str = Code
-    ts: AwareDatetime
+    ts: Stamp
     equity: Amount
     realized_pnl: Amount = 0.0
     unrealized_pnl: Amount = 0.0
