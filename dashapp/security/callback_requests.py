@@ -149,17 +149,20 @@ def _check_outputs(sent, output_key: str) -> None:
             raise Refused(400, f"outputs[{index}] is not {key.split('@')[0]}")
 
 
-def body_problem(body, callback_map: dict) -> Refused | None:
-    """Why this callback body is refused (status and message), or None when it is well formed.
-    An unknown callback is left to the permission check (403), which names it."""
+def named_output(body) -> str | Refused:
+    """The callback key the body names, or why it names none."""
     if not isinstance(body, dict):
         return Refused(400, "the body must be a JSON object")
     output = body.get("output")
     if not isinstance(output, str) or not output or len(output) > MAX_OUTPUT_KEY:
         return Refused(400, "output must name a callback")
-    entry = callback_map.get(output)
-    if entry is None:
-        return None
+    return output
+
+
+def body_problem(body: dict, entry: dict) -> Refused | None:
+    """Why this body is refused for the registered callback `entry`, or None when it is well formed.
+    Called after the permission check, so a role that may not call a callback learns nothing more."""
+    output = body["output"]
     try:
         _check_outputs(body.get("outputs"), output)
         _check_list(body.get("inputs"), entry["inputs"], "inputs")

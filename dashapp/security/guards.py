@@ -159,15 +159,19 @@ def install(server, dash_app: dash.Dash) -> None:
 def _callback_refusal(dash_app: dash.Dash):
     """The 4xx for a callback POST that is malformed or names a callback the role may not call."""
     body = request.get_json(silent=True)
-    problem = callback_requests.body_problem(body, dash_app.callback_map)
-    if problem is not None:
-        current_app.logger.warning("refused callback body: %s", problem.message)
-        return jsonify(error="Bad Request", message=problem.message), problem.status
-    output_key = body["output"]
+    output_key = callback_requests.named_output(body)
+    if isinstance(output_key, callback_requests.Refused):
+        return _refused(output_key)
     perm = callback_permission(dash_app, output_key)
     if perm is None:
         current_app.logger.warning("refused unknown or unguarded callback %.200r", output_key)
         return jsonify(error="Forbidden", message="unknown callback"), 403
     if perm != AUTHENTICATED_ONLY and not has_permission(current_user.role_name, perm):
         return jsonify(error="Forbidden", message=f"your role lacks the permission {Perm(perm).value}"), 403
-    return None
+    problem = callback_requests.body_problem(body, dash_app.callback_map[output_key])
+    return None if problem is None else _refused(problem)
+
+
+def _refused(problem):
+    current_app.logger.warning("refused callback body: %s", problem.message)
+    return jsonify(error="Bad Request", message=problem.message), problem.status

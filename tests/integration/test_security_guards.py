@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from dashapp.security.guards import AUTHENTICATED_ONLY, PUBLIC_PREFIXES, callback_permission
+from dashapp.security.guards import AUTHENTICATED_ONLY, callback_permission, is_public
 from dashapp.security.permissions import MATRIX, Perm, has_permission
 from dashapp.services import audit
 from models import User
@@ -41,7 +41,7 @@ def test_every_flask_route_is_public_by_design_or_refuses_anonymous(dash_app):
         path = rule.rule.replace("<path:path>", "trading").replace("<filename>", "x.css")
         path = path.replace("<package_name>", "dash").replace("<fingerprinted_path>", "x.js")
         path = path.replace("<string:package_name>", "dash").replace("<path:fingerprinted_path>", "x.js")
-        if path.startswith(PUBLIC_PREFIXES):
+        if is_public(path):
             continue
         method = "POST" if "POST" in rule.methods and "GET" not in rule.methods else "GET"
         response = client.open(path, method=method, json={} if method == "POST" else None)
