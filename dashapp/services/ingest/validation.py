@@ -178,7 +178,7 @@ def check_batch(rules: BatchRules, items: list[dict]) -> None:
         except OverflowError:
             pass
         message = (f"must be between {window.earliest.isoformat()} (COCKPIT_DATA_EPOCH) and "
-                   f"{window.latest.isoformat()} (now + COCKPIT_MAX_FUTURE_SECONDS)")
+                   f"{window.latest.isoformat(timespec='seconds')} (now + COCKPIT_MAX_FUTURE_SECONDS)")
         found.extend({"index": index, "field": name, "message": message}
                      for index, item in enumerate(items)
                      if item[name] is not None and not _inside(window, item[name]))
