@@ -44,7 +44,7 @@ def build_dash(server: Flask) -> dash.Dash:
     register_all()
     guards.install(server, app)
     # Last: the policy's script hashes must cover every inline script the pages and callbacks added.
-    headers.install(server, app.csp_hashes())
+    headers.install(server, app)
 
     @server.after_request
     def _csrf_cookie(response):

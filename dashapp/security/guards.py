@@ -113,13 +113,17 @@ def is_self_guarded(path: str) -> bool:
 def _reaches_catch_all() -> bool:
     """True when no real route serves this path, only Dash's index-for-any-path route (for any
     method: a POST to an unknown API path must be a 404 too, not a 405)."""
-    rule = request.url_rule
-    if rule is None:
+    if request.url_rule is not None:
+        return request.url_rule.rule == CATCH_ALL_RULE
+    adapter = current_app.url_map.bind("localhost")
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
         try:
-            rule, _ = current_app.url_map.bind("localhost").match(request.path, method="GET", return_rule=True)
+            rule, _ = adapter.match(request.path, method=method, return_rule=True)
         except HTTPException:
-            return False
-    return rule.rule == CATCH_ALL_RULE
+            continue
+        if rule.rule != CATCH_ALL_RULE:
+            return False  # a real route, only not for this method: a 405 is the right answer
+    return True
 
 
 def not_found_for_reserved_path():

@@ -42,7 +42,7 @@ def content_security_policy(script_hashes: list[str]) -> dict:
     }
 
 
-def install(server: Flask, script_hashes: list[str]) -> Talisman:
+def install(server: Flask, dash_app) -> Talisman:
     """Call once all pages and callbacks are registered (the hashes cover every inline script)."""
     settings = server.config["COCKPIT_SETTINGS"]
     production = settings.env != "dev"
@@ -51,13 +51,24 @@ def install(server: Flask, script_hashes: list[str]) -> Talisman:
         force_https=False,
         strict_transport_security=production,
         strict_transport_security_include_subdomains=False,  # the desk's domain hosts other services
-        content_security_policy=content_security_policy(script_hashes),
+        content_security_policy=content_security_policy(dash_app.csp_hashes()),
         frame_options=DENY,
         referrer_policy="same-origin",
         session_cookie_secure=server.config["SESSION_COOKIE_SECURE"],
         session_cookie_samesite=server.config["SESSION_COOKIE_SAMESITE"],
         x_content_type_options=True,
     )
+
+    hashed = {"after_first_request": False}
+
+    @server.before_request
+    def _hash_late_inline_scripts():
+        # Dash Pages registers its router, with an inline clientside callback (the page title), in
+        # a before_request hook of its own on the first request (it runs before this one): hash again
+        # then, or that script is blocked on every page.
+        if not hashed["after_first_request"]:
+            talisman.content_security_policy["script-src"] = ["'self'", *dash_app.csp_hashes()]
+            hashed["after_first_request"] = True
 
     @server.after_request
     def _no_store(response):
