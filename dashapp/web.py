@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import dash
-from flask import Flask
+from flask import Flask, redirect
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
@@ -43,6 +43,9 @@ def build_dash(server: Flask) -> dash.Dash:
 
     register_all()
     guards.install(server, app)
+    # Browsers ask for /favicon.ico on pages that name no icon (the login page): Dash serves its
+    # icon at /_favicon.ico.
+    server.add_url_rule("/favicon.ico", "favicon", lambda: redirect("/_favicon.ico", code=301))
     # Last: the policy's script hashes must cover every inline script the pages and callbacks added.
     headers.install(server, app)
 
