@@ -22,12 +22,12 @@ RELIABILITY_MD = ROOT / "docs" / "RELIABILITY.md"
 def run(backend: str, examples: int) -> tuple[str, float]:
     from dashapp.extensions import db
     from dashapp.services import tokens, users
-    from tests.support.api_fuzz import fuzz
+    from tests.support.api_fuzz import FUZZ_ENGINE, fuzz
 
     with scratch_app(backend) as server:
-        admin = users.create_user("fuzz", "fuzz-admin", "Fuzz-Admin-Password-1", "admin")
+        admin = users.create_user("fuzz", "fuzz-admin", "Quiet-Harbor-Lantern-71", "admin")
         db.session.commit()
-        _token, secret = tokens.create_token("fuzz", admin.id, "fuzz")
+        _token, secret = tokens.create_token("fuzz", admin.id, "fuzz", engines=[FUZZ_ENGINE])
         db.session.commit()
         start = time.perf_counter()
         report = fuzz(server, secret, max_examples=examples)
