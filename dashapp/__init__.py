@@ -34,6 +34,9 @@ def create_server(settings: Settings | None = None) -> Flask:
     from dashapp.api.body_limits import install as install_body_limits
 
     install_body_limits(server, settings.max_body_bytes)  # before anything that reads a body
+    from dashapp.security import capacity
+
+    capacity.install(server)  # before the login guard: page traffic is admitted before it reads the database
     db.init_app(server)
     migrate.init_app(server, db, directory=str(PROJECT_DIR / "migrations"), render_as_batch=True)
     login_manager.init_app(server)

@@ -88,6 +88,13 @@ class Settings:
     # The largest request body any endpoint accepts (413 beyond it). Sized for the largest ingest
     # batch an engine sends (20,000 items of a few hundred bytes) with room to spare.
     max_body_bytes: int = 32 * 1024 * 1024
+    # Capacity of one web process (dashapp/security/capacity.py, D37): its Gunicorn threads, live
+    # streams per user and per process (0 = a quarter of the threads), and threads kept free of page
+    # traffic for control actions, probes and ingest.
+    web_threads: int = 32
+    streams_per_user: int = 2
+    streams_per_process: int = 0
+    web_reserve_threads: int = 4
     extra: dict = field(default_factory=dict)
     # E-mail delivery of scheduled reports. No SMTP_HOST = delivery not configured: reports are
     # still produced and archived, and marked 'not_sent'.
@@ -121,6 +128,10 @@ class Settings:
             max_future_seconds=_int_env("COCKPIT_MAX_FUTURE_SECONDS", 300),
             data_epoch=os.environ.get("COCKPIT_DATA_EPOCH", "2000-01-01"),
             max_body_bytes=_int_env("COCKPIT_MAX_BODY_BYTES", 32 * 1024 * 1024),
+            web_threads=_int_env("WEB_THREADS", 32),
+            streams_per_user=_int_env("COCKPIT_STREAMS_PER_USER", 2),
+            streams_per_process=_int_env("COCKPIT_STREAMS_PER_PROCESS", 0),
+            web_reserve_threads=_int_env("COCKPIT_WEB_RESERVE_THREADS", 4),
             login_max_failures=_int_env("COCKPIT_LOGIN_MAX_FAILURES", 5),
             login_backoff_seconds=_int_env("COCKPIT_LOGIN_BACKOFF_SECONDS", 30),
             login_lockout_minutes=_int_env("COCKPIT_LOGIN_LOCKOUT_MINUTES", 15),

@@ -8,7 +8,7 @@ from flask_wtf.csrf import generate_csrf
 
 from dashapp import PACKAGE_DIR
 from dashapp.pages import register_pages, visible_pages
-from dashapp.security import guards, headers
+from dashapp.security import capacity, guards, headers
 from dashapp.services import app_settings
 from layouts import shell
 
@@ -43,6 +43,7 @@ def build_dash(server: Flask) -> dash.Dash:
 
     register_all()
     guards.install(server, app)
+    capacity.attach_dash(server, app)  # the gate lets the control callbacks through when pages are refused
     # Browsers ask for /favicon.ico on pages that name no icon (the login page): Dash serves its
     # icon at /_favicon.ico.
     server.add_url_rule("/favicon.ico", "favicon", lambda: redirect("/_favicon.ico", code=301))
