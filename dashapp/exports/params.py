@@ -9,6 +9,7 @@ from typing import Literal
 import pydantic
 from pydantic import ConfigDict, Field, field_validator
 
+from dashapp.services.fields import NO_CONTROL
 from models.orders import ORDER_STATUSES
 
 DATASETS: dict[str, dict] = {
@@ -26,9 +27,9 @@ FILTERS = ("strategy", "instrument", "venue", "status")
 class ExportFilters(pydantic.BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    strategy: str | None = Field(None, min_length=1, max_length=32)
-    instrument: str | None = Field(None, min_length=1, max_length=48)
-    venue: str | None = Field(None, min_length=1, max_length=32)
+    strategy: str | None = Field(None, min_length=1, max_length=32, pattern=NO_CONTROL)
+    instrument: str | None = Field(None, min_length=1, max_length=48, pattern=NO_CONTROL)
+    venue: str | None = Field(None, min_length=1, max_length=32, pattern=NO_CONTROL)
     status: Literal[ORDER_STATUSES] | None = None  # type: ignore[valid-type]
 
     def given(self) -> dict[str, str]:
@@ -52,7 +53,10 @@ class ExportParams(pydantic.BaseModel):
         dataset = info.data.get("dataset")
         if dataset in DATASETS and DATASETS[dataset]["period"] is None:
             raise ValueError(f"{dataset} is a snapshot of now: a period does not apply (leave since/until empty)")
-        value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        try:
+            value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        except OverflowError:  # year 1 or 9999 with an offset: no such UTC time
+            raise ValueError("is outside the range of dates") from None
         if info.field_name == "until" and info.data.get("since") and value <= info.data["since"]:
             raise ValueError("until must be after since")
         return value

@@ -124,3 +124,18 @@ def test_a_nesting_bomb_is_a_bad_body_not_a_recursion_error():
     assert caught.value.field == "body"
     with pytest.raises(ValueError, match="nested too deeply"):
         BoundedJSONProvider(Flask(__name__)).loads("[" * 100_000)
+
+
+@pytest.mark.parametrize(("body", "loc"), [
+    ({"dataset": "orders", "format": "csv", "since": "0001-01-01T00:00:00+05:00"}, ("since",)),
+    ({"dataset": "orders", "format": "csv", "filters": {"strategy": "M\x00M"}}, ("filters", "strategy")),
+    ({"dataset": "orders", "format": "csv", "filters": {"venue": "X" * 33}}, ("filters", "venue")),
+])
+def test_export_params_are_bounded(body, loc):
+    from pydantic import ValidationError as PydanticError
+
+    from dashapp.exports.params import ExportParams
+
+    with pytest.raises(PydanticError) as caught:
+        ExportParams.model_validate(body)
+    assert caught.value.errors()[0]["loc"] == loc
