@@ -1,27 +1,159 @@
 // Clientside helpers (served from /assets, so they fit a strict script-src 'self' policy).
 (function () {
+  // ---------------------------------------------------------------- live push, one per browser
+  // The server caps live streams per user and per web process (each holds a server thread), so the
+  // tabs of one browser share ONE EventSource: the tab holding the "cockpit-live" Web Lock opens it
+  // and relays every event to the other tabs over a BroadcastChannel; when that tab closes, the
+  // lock passes to another tab, which opens the stream. Without Web Locks (plain http on a non-local
+  // host) each tab opens its own stream. A refused or broken stream leaves the badge on POLLING:
+  // the pages' own intervals keep them current, and the stream is tried again later.
+  const LOCK = "cockpit-live";
+  const REFUSED_RETRY_MS = 30000; // the server's Retry-After for a refused stream
+  const MAX_RETRY_MS = 120000;
   let source = null;
+  let started = false;
+  let channel = null;
+  let liveState = "connecting";
+  let refusals = 0;
 
   function setLive(state) {
+    liveState = state;
     const colour = { live: "success", connecting: "warning", polling: "secondary" }[state];
     const label = { live: "LIVE", connecting: "CONNECTING", polling: "POLLING" }[state];
     window.dash_clientside.set_props("shell-live-badge", { children: label, color: colour });
   }
 
-  // One EventSource per tab. It reconnects by itself (the server sends `retry: 2000`); while it is
-  // down the badge says POLLING and the pages' own intervals keep them current.
+  function deliver(data) {
+    window.dash_clientside.set_props("live-events", { data: data });
+  }
+
+  function announce(message) {
+    if (channel !== null) {
+      channel.postMessage(message);
+    }
+  }
+
+  function leaderState(state) {
+    setLive(state);
+    announce({ kind: "state", state: state });
+  }
+
+  function openSource() {
+    leaderState("connecting");
+    source = new EventSource("/events/stream");
+    source.addEventListener("hello", function () {
+      refusals = 0;
+      leaderState("live");
+    });
+    source.addEventListener("cockpit", function (event) {
+      const data = JSON.parse(event.data);
+      leaderState("live");
+      deliver(data);
+      announce({ kind: "event", data: data });
+    });
+    source.onerror = function () {
+      leaderState("polling");
+      if (source.readyState === EventSource.CLOSED) {
+        // Refused (429/503: a cap is reached) or not a stream at all: the browser will not retry
+        // by itself. Try again later, spread out so that many tabs do not come back together.
+        source.close();
+        source = null;
+        refusals += 1;
+        const wait = Math.min(MAX_RETRY_MS, REFUSED_RETRY_MS * Math.pow(2, refusals - 1));
+        window.setTimeout(openSource, wait * (0.75 + Math.random() * 0.5));
+      }
+    };
+  }
+
+  function follow() {
+    // Relayed events from the tab that holds the stream; ask it for its state once.
+    channel.onmessage = function (message) {
+      const m = message.data || {};
+      if (m.kind === "event") {
+        setLive("live");
+        deliver(m.data);
+      } else if (m.kind === "state") {
+        setLive(m.state);
+      } else if (m.kind === "ask" && source !== null) {
+        announce({ kind: "state", state: liveState });
+      }
+    };
+    announce({ kind: "ask" });
+  }
+
   function startStream() {
-    if (source !== null || typeof EventSource === "undefined") {
+    if (started || typeof EventSource === "undefined") {
       return;
     }
+    started = true;
     setLive("connecting");
-    source = new EventSource("/events/stream");
-    source.addEventListener("hello", function () { setLive("live"); });
-    source.addEventListener("cockpit", function (event) {
-      setLive("live");
-      window.dash_clientside.set_props("live-events", { data: JSON.parse(event.data) });
+    const shared = typeof BroadcastChannel !== "undefined" && navigator.locks && navigator.locks.request;
+    if (!shared) {
+      openSource();
+      return;
+    }
+    channel = new BroadcastChannel(LOCK);
+    follow();
+    // Held until the tab closes: the promise never resolves.
+    navigator.locks.request(LOCK, function () {
+      openSource();
+      return new Promise(function () {});
     });
-    source.onerror = function () { setLive("polling"); };
+  }
+
+  // ---------------------------------------------------------------- busy server: retry, tell
+  // When every page slot of the web process is taken the server answers a callback 503 with
+  // Retry-After at once instead of queueing it (dashapp/security/capacity.py). Dash's renderer
+  // would drop that update with a console error; here the request is sent again after the pause the
+  // server asked for (with jitter), a few times, while a small notice says what is happening.
+  const RETRIED_PATHS = ["/_dash-update-component", "/_dash-layout", "/_dash-dependencies"];
+  const BUSY_RETRIES = 5;
+  const nativeFetch = window.fetch ? window.fetch.bind(window) : null;
+  let busyCount = 0;
+
+  function busyNotice(show) {
+    let note = document.getElementById("cockpit-busy");
+    if (show && note === null && document.body) {
+      note = document.createElement("div");
+      note.id = "cockpit-busy";
+      note.className = "alert alert-warning position-fixed bottom-0 end-0 m-3 py-1 px-2 small shadow";
+      note.setAttribute("role", "status");
+      note.style.zIndex = "2000";
+      note.textContent = "The cockpit is busy; retrying\u2026";
+      document.body.appendChild(note);
+    }
+    if (note !== null) {
+      note.hidden = !show;
+    }
+  }
+
+  function pause(ms) {
+    return new Promise(function (resolve) { window.setTimeout(resolve, ms); });
+  }
+
+  if (nativeFetch !== null) {
+    window.fetch = async function (input, init) {
+      const url = typeof input === "string" ? input : (input && input.url) || "";
+      if (!RETRIED_PATHS.some(function (p) { return url.indexOf(p) !== -1; })) {
+        return nativeFetch(input, init);
+      }
+      for (let attempt = 0; ; attempt += 1) {
+        const response = await nativeFetch(typeof input === "string" ? input : input.clone(), init);
+        if (response.status !== 503 || attempt >= BUSY_RETRIES) {
+          if (attempt > 0) {
+            busyCount -= 1;
+            busyNotice(busyCount > 0 || response.status === 503);
+          }
+          return response;
+        }
+        if (attempt === 0) {
+          busyCount += 1;
+        }
+        busyNotice(true);
+        const seconds = Math.min(10, parseFloat(response.headers.get("Retry-After")) || 1);
+        await pause(seconds * 1000 * (1 + Math.random() * 0.5));
+      }
+    };
   }
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {

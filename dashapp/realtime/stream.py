@@ -18,6 +18,7 @@ import time
 from flask import Blueprint, Response, abort, current_app, stream_with_context
 from flask_login import current_user
 
+from dashapp.extensions import db
 from dashapp.realtime.bus import subscribe
 from dashapp.security import capacity
 from dashapp.security.permissions import Perm, has_permission
@@ -47,6 +48,8 @@ def stream():
         abort(401)
     if not has_permission(current_user.role_name, Perm.VIEW_COMMAND_CENTER):
         abort(403)
+    # The user is loaded; give the session's connection back to the pool for the stream's whole life.
+    db.session.remove()
     slots = capacity.of().streams
     user = str(current_user.get_id())
     refusal = slots.try_open(user)

@@ -45,7 +45,9 @@ def install(app: Flask) -> None:
         # The same prefix Celery uses (workers.celery_app), so cockpits sharing one Redis keep apart.
         prefix = str(settings.extra.get("redis_key_prefix") or os.environ.get("COCKPIT_REDIS_KEY_PREFIX") or "")
         app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url)
-        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"key_prefix": f"{prefix}LIMITS"})
+        # Bounded Redis calls: a stuck Redis costs a sign-in two seconds (then the limit is skipped), not a thread.
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"key_prefix": f"{prefix}LIMITS", "socket_timeout": 2,
+                                                            "socket_connect_timeout": 2})
     else:
         app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     limiter.init_app(app)
