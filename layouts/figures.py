@@ -40,13 +40,31 @@ def empty(title: str, message: str) -> go.Figure:
     return figure
 
 
-def equity(curve: pd.DataFrame) -> go.Figure:
+def equity(curve: pd.DataFrame, restarts=()) -> go.Figure:
+    """`restarts`: when engines restarted (default: the curve's `attrs["restarts"]`); each is a
+    dotted vertical line labelled "restart", so a jump across a restart reads as one, not as a
+    price move."""
     if curve.empty:
         return empty("Equity", "No P&L snapshots yet: start the engine")
+    restarts = restarts if len(restarts) else curve.attrs.get("restarts", ())  # desk.equity_curve attaches them
     curve, hidden = plottable(curve, ["equity"])
     figure = go.Figure(go.Scattergl(x=curve["ts"], y=curve["equity"], mode="lines", name="equity"))
     figure.update_layout(title="Equity", margin=MARGIN, height=260)
-    return _note_hidden(figure, hidden)
+    return _note_hidden(_mark_restarts(figure, curve, restarts), hidden)
+
+
+def _mark_restarts(figure: go.Figure, curve: pd.DataFrame, restarts) -> go.Figure:
+    if not len(restarts) or curve.empty:
+        return figure
+    stamps = pd.to_datetime(pd.Series(list(restarts)), utc=True, format="mixed")
+    first, last = pd.to_datetime(curve["ts"], utc=True, format="mixed").agg(["min", "max"])
+    for stamp in stamps[(stamps >= first) & (stamps <= last)]:
+        # shapes, not add_vline: add_vline's annotation arithmetic fails on datetime axes in plotly 5/6
+        figure.add_shape(type="line", x0=stamp, x1=stamp, xref="x", y0=0, y1=1, yref="paper", name="restart",
+                         line={"dash": "dot", "width": 1, "color": "#6c757d"})
+        figure.add_annotation(x=stamp, xref="x", y=1, yref="paper", text="restart", showarrow=False,
+                              font={"size": 9}, yanchor="bottom", name="restart")
+    return figure
 
 
 def drawdown(curve: pd.DataFrame) -> go.Figure:

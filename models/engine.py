@@ -125,6 +125,8 @@ class EngineEvent(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("engine_id", "event_id", name="uq_engine_events_engine_event_id"),
         sa.CheckConstraint("level in ('debug', 'info', 'warning', 'error', 'critical')", name="level"),
+        # restarts on the equity chart (kind = 'engine.restart' within a window), every refresh
+        sa.Index("ix_engine_events_kind_ts", "kind", "ts"),
     )
 
 

@@ -101,6 +101,20 @@ def engine_control(engine_id: str):
     return jsonify(engine_view(_engine_id(engine_id)).to_dict())
 
 
+@bp.get("/engines/<engine_id>/recovery")
+@requires(Perm.INGEST_WRITE)
+def engine_recovery(engine_id: str):
+    """What the store holds of an engine, for it to resume after a restart (read-only): positions and
+    cash per strategy, working orders, last prices, its last id sequence number. Same token binding
+    as the control endpoint."""
+    from dashapp.services.engine_recovery import recovery_view
+
+    engines = _token_engines()
+    if engines is not None and _engine_id(engine_id) not in engines:
+        raise PermissionDenied(f"this API token is not bound to engine {engine_id!r}", field="engine_id")
+    return jsonify(recovery_view(_engine_id(engine_id)))
+
+
 @bp.get("/engines/<engine_id>")
 @requires(Perm.VIEW_COMMAND_CENTER)
 def engine_status(engine_id: str):

@@ -18,6 +18,12 @@ class StrategyBook:
     def apply(self, instrument: str, side: str, qty: float, price: float, fee: float, multiplier: float) -> None:
         self.positions[instrument] = apply_fill(self.positions[instrument], side, qty, price, fee, multiplier)
 
+    def cash(self, multipliers: dict[str, float]) -> float:
+        """The allocation after paying for open positions at cost, realised P&L in, fees out (the
+        same definition as the store's, `services.engine_recovery.strategy_books`)."""
+        return self.allocation + sum(p.realized_pnl - p.fees - p.quantity * p.avg_cost * multipliers.get(s, 1.0)
+                                     for s, p in self.positions.items())
+
     def marks(self, mids: dict[str, float], multipliers: dict[str, float]) -> dict:
         realized = sum(p.realized_pnl for p in self.positions.values())
         fees = sum(p.fees for p in self.positions.values())

@@ -47,6 +47,35 @@ class MarketSimulator:
         bridge = walk - t * walk[-1]
         self.path = np.exp(start + t * (end - start) + bridge)
 
+    def resume(self, last_mids: dict[str, float], sim_date: date | None = None, step: int | None = None) -> int:
+        """Continue the tape from stored prices instead of a fresh random day: the simulated date and
+        intraday step where the last process stopped (when known), then for every equity a new
+        Brownian bridge from its last price to the next real close over the rest of the day, and FX
+        from its last rates. Returns how many instruments continue from a stored price."""
+        if sim_date is not None:
+            index = self.closes.index.searchsorted(pd.Timestamp(sim_date))
+            self.day = int(min(max(index, 0), len(self.closes) - 2))
+        if step is not None:
+            self.step = int(min(max(step, 0), STEPS_PER_DAY - 1))
+        self._new_day()
+        names = ["SPX" if s == "SP500" else s for s in self.symbols]
+        last = np.array([last_mids.get(name, np.nan) for name in names], dtype=float)
+        known = np.isfinite(last) & (last > 0)
+        remaining = STEPS_PER_DAY - self.step
+        end = np.log(self.closes.iloc[(self.day + 1) % len(self.closes)].to_numpy())
+        shocks = self.rng.standard_normal((remaining, len(self.symbols))) * (self.daily_vol / np.sqrt(STEPS_PER_DAY))
+        walk = np.cumsum(shocks, axis=0)
+        t = np.arange(1, remaining + 1)[:, None] / remaining
+        start = np.log(np.where(known, last, 1.0))
+        continued = np.exp(start + t * (end - start) + walk - t * walk[-1])
+        self.path[self.step:, known] = continued[:, known]
+        resumed = int(known.sum())
+        for pair in self.fx:
+            if last_mids.get(pair, 0) > 0:
+                self.fx[pair] = float(last_mids[pair])
+                resumed += 1
+        return resumed
+
     @property
     def sim_date(self) -> date:
         return self.closes.index[self.day].date()

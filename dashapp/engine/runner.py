@@ -2,7 +2,13 @@
 
 Every tick it asks the cockpit what it should do (desired state, restart generation, kill switch)
 and reports what it did. A kill switch is honoured at once: working orders are canceled and every
-new order is blocked, with the block recorded as a risk-gate decision."""
+new order is blocked, with the block recorded as a risk-gate decision.
+
+Durability: on start the engine first delivers what its outbox kept from the last process, then
+resumes from the store (`engine/recovery.py`: positions, prices, id sequence; orphaned working
+orders canceled; a restart event). Every report goes through the outbox (`engine/outbox.py`),
+written to disk before it is sent, so a cockpit that is down or answers 5xx/429 delays reports
+but never loses them, and no HTTP or connection error ends the process."""
 from __future__ import annotations
 
 import logging
@@ -12,14 +18,16 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 import numpy as np
 import requests
 
-from dashapp.client import CockpitClient, IngestRefused
-from dashapp.engine import reporting
+from dashapp.client import CockpitClient, CockpitUnavailable, IngestRefused
+from dashapp.engine import recovery, reporting
 from dashapp.engine.book import PriceHistory, StrategyBook
 from dashapp.engine.market import MarketSimulator, spread_for
+from dashapp.engine.outbox import Backoff, ReportOutbox
 from dashapp.engine.risk_gate import GateLimits, RateCounter, check
 from dashapp.engine.router import Router, WorkingOrder
 from dashapp.engine.strategies import MeanReversion, Momentum, target_quantity
@@ -40,6 +48,7 @@ class EngineConfig:
     instruments_per_tick: int = 4
     min_order_notional: float = 5_000.0
     send_history: bool = True  # the bundled daily bars, for risk (tests that need no VaR skip them)
+    state_dir: Path | None = None  # the outbox and dead letters; None keeps them in memory (in-thread tests)
 
 
 class PaperEngine:
@@ -65,6 +74,9 @@ class PaperEngine:
         self.mids: dict[str, float] = {}
         self.prepared = False
         self.history_sent = False
+        outbox_file = config.state_dir / "outbox.sqlite" if config.state_dir is not None else None
+        self.outbox = ReportOutbox(outbox_file)
+        self.recovered: dict | None = None  # the store's view this process resumed from
 
     # --- lifecycle -------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -80,12 +92,53 @@ class PaperEngine:
         self._prime_history()
         self.prepared = True
 
-    def bootstrap(self) -> None:
-        self.client.heartbeat("starting", "warm_up", VERSION, os.getpid(), self.started_at)
+    def bootstrap(self) -> bool:
+        """Reference data, then what the last process left in the outbox, then the store's state:
+        in that order, so the recovery reads a store that holds everything ever reported. Waits for
+        the cockpit as long as it takes; False when asked to stop meanwhile."""
+        self._beat("starting", "warm_up")
         self.prepare()
-        for kind, items in self.reference.items():
-            self.client.send(kind, items)
-        self.client.heartbeat("starting", "bootstrap", VERSION, os.getpid(), self.started_at)
+        if not self._until_done(lambda: [self.client.send(kind, items) for kind, items in self.reference.items()]):
+            return False
+        while self.outbox.pending() and not self.stop_requested:
+            result = self.outbox.flush(self._post)
+            if result.pending:
+                time.sleep(min(max(result.waiting, 0.05), 1.0))
+        if self.stop_requested:
+            return False
+        view = self._until_done(self.client.recovery)
+        if not view:
+            return False
+        self.recovered = view
+        self._send(recovery.resume(self, view, self.outbox.last_seq()))
+        self._beat("starting", "bootstrap")
+        return True
+
+    def _until_done(self, call):
+        """`call()`'s result once the cockpit takes it (backoff between tries); None on a stop request."""
+        backoff, failures = Backoff(base=0.5, cap=10.0), 0
+        while not self.stop_requested:
+            try:
+                return call()
+            except CockpitUnavailable as exc:
+                failures += 1
+                wait = backoff.delay(failures, exc.retry_after)
+                log.warning("cockpit unavailable at start (%s): next try in %.1f s", exc, wait)
+                deadline = time.monotonic() + wait
+                while not self.stop_requested and time.monotonic() < deadline:
+                    time.sleep(min(0.2, deadline - time.monotonic()))
+        return None
+
+    def _post(self, kind: str, items: list[dict]) -> dict:
+        return self.client.post_batch(kind, items)
+
+    def _beat(self, status: str, stage: str, detail: dict | None = None) -> None:
+        """A heartbeat is the engine's current state, not history: one that cannot be sent is
+        replaced by the next, never buffered."""
+        try:
+            self.client.heartbeat(status, stage, VERSION, os.getpid(), self.started_at, detail=detail)
+        except (requests.RequestException, IngestRefused) as exc:
+            log.warning("heartbeat not delivered: %s", exc)
 
     def _send_history(self) -> None:
         """The bundled daily bars, for risk. Sent after the first tick (tens of thousands of bars
@@ -106,19 +159,23 @@ class PaperEngine:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stop_requested", True))
             signal.signal(signal.SIGINT, lambda *_: setattr(self, "stop_requested", True))
-        self.bootstrap()
+        if not self.bootstrap():
+            self._shutdown()
+            return 0
         while not self.stop_requested:
             started = time.monotonic()
             try:
+                # Without an answer the kill switch is unknown: no tick (no new orders) until there is.
                 control = self.client.control()
                 if self._must_exit(control):
                     break
                 self.tick(control)
                 self._send_history()
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except requests.RequestException as exc:
                 log.warning("cockpit unreachable, retrying next tick: %s", exc)
+                self.outbox.flush(self._post)
             except IngestRefused as exc:
-                log.error("cockpit refused a batch: %s %s", exc, exc.body.get("details", "")[:3])
+                log.error("cockpit refused a request: %s %s", exc, str(exc.body.get("details", ""))[:300])
             self._sleep_watching_kill_switch(started)
         self._shutdown()
         return 0
@@ -144,22 +201,23 @@ class PaperEngine:
             try:
                 if self.client.control()["kill_switch_active"]:
                     self._send(reporting.cancel_all(self, "kill switch"))
-            except requests.RequestException:
+            except (requests.RequestException, IngestRefused):
                 pass
         time.sleep(max(0.0, started + step - time.monotonic()))
 
     def _shutdown(self) -> None:
-        try:
-            self._send(reporting.cancel_all(self, "engine stopping"))
-            self.client.heartbeat("stopped", "", VERSION, os.getpid(), self.started_at)
-        except requests.RequestException:
-            log.warning("could not report the stop to the cockpit")
+        """Cancel working orders (kept in the outbox if the cockpit does not take them now: the next
+        start delivers them first) and report the stop."""
+        self._send(reporting.cancel_all(self, "engine stopping"))
+        if self.outbox.pending():
+            log.warning("%d report batch(es) left in the outbox for the next start", self.outbox.pending())
+        self._beat("stopped", "")
 
     # --- one tick --------------------------------------------------------------------------
     def tick(self, control: dict) -> None:
         now = datetime.now(timezone.utc)
         batch = reporting.Batch()
-        self.client.heartbeat("running", "market_data", VERSION, os.getpid(), self.started_at)
+        self._beat("running", "market_data")
         self._market_data(now, batch)
         kill = bool(control["kill_switch_active"])
         blocked = control.get("block_new_orders_reason") or ""
@@ -171,9 +229,10 @@ class PaperEngine:
         for code, (_, book) in self.strategies.items():
             batch.snapshots.append({"strategy": code, "ts": now.isoformat(), **book.marks(self.mids, self.multipliers)})
         self._send(batch)
-        self.client.heartbeat("running", "idle", VERSION, os.getpid(), self.started_at,
-                              detail={"sim_date": self.market.sim_date.isoformat(), "working_orders": len(self.working),
-                                      "kill_switch": kill})
+        self._beat("running", "idle", detail={
+            "sim_date": self.market.sim_date.isoformat(), "sim_step": self.market.step,
+            "working_orders": len(self.working), "kill_switch": kill, "seq": self.router.last_seq,
+            "outbox_pending": self.outbox.pending()})
 
     def _market_data(self, now: datetime, batch) -> None:
         mids = self.market.advance()
@@ -221,7 +280,8 @@ class PaperEngine:
         position = book.positions[symbol].quantity
         decision = check(delta, mid * self.multipliers.get(symbol, 1.0), position,
                          self.rates.count(code, time.monotonic()), day_pnl, self.limits, kill, blocked)
-        cid = self.router.next_id("P")
+        # An order id only for an order that is sent: every number handed out reaches the store.
+        cid = self.router.next_id("P") if decision.decision != "block" else None
         batch.decisions.append(reporting.decision_item(self, decision, code, symbol, cid, delta, now))
         if decision.decision == "block":
             return
@@ -242,9 +302,10 @@ class PaperEngine:
             batch.merge(reporting.finish_working(self, work, now))
 
     def _send(self, batch) -> None:
-        for kind, items in batch.in_order():
-            if items:
-                self.client.send(kind, items)
+        """On disk first (with the id sequence reached), then delivered in order as far as the
+        cockpit takes it now; the rest waits in the outbox for the next flush."""
+        if self.outbox.append(batch.in_order(), last_seq=self.router.last_seq):
+            self.outbox.flush(self._post)
 
 
 def config_from_env(instance_dir) -> EngineConfig:
@@ -258,4 +319,6 @@ def config_from_env(instance_dir) -> EngineConfig:
     return EngineConfig(base_url=os.environ.get("COCKPIT_URL", f"http://127.0.0.1:{port}"), token=token,
                         engine_id=os.environ.get("COCKPIT_ENGINE_ID", "paper-1"),
                         tick_seconds=float(os.environ.get("COCKPIT_ENGINE_TICK", "1.0")),
-                        seed=int(os.environ.get("COCKPIT_ENGINE_SEED", "7")))
+                        seed=int(os.environ.get("COCKPIT_ENGINE_SEED", "7")),
+                        send_history=os.environ.get("COCKPIT_ENGINE_SEND_HISTORY", "1") != "0",
+                        state_dir=instance_dir / "engine" / os.environ.get("COCKPIT_ENGINE_ID", "paper-1"))

@@ -18,11 +18,15 @@ from models import (Fill, Instrument, LimitBreach, Order, PnlSnapshot, Position,
 def equity_curve(since_days: int = 30) -> pd.DataFrame:
     """Total equity over time (sum over strategies of each one's latest snapshot at every timestamp),
     with its drawdown from the running peak (<= 0)."""
+    from dashapp.services.engine_recovery import restart_times
+
     stamps, total = equity_points(since_days)
     if not len(total):
         return pd.DataFrame(columns=["ts", "equity", "drawdown"])
     peak = np.maximum.accumulate(total)
-    return pd.DataFrame({"ts": stamps, "equity": total, "drawdown": total / peak - 1.0})
+    curve = pd.DataFrame({"ts": stamps, "equity": total, "drawdown": total / peak - 1.0})
+    curve.attrs["restarts"] = restart_times(since_days)  # marked on the equity figure (figures.equity)
+    return curve
 
 
 def equity_points(since_days: int = 30) -> tuple[pd.DatetimeIndex, np.ndarray]:

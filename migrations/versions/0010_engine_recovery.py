@@ -17,8 +17,12 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # The engine's recovery reads existing tables (positions, orders, quotes, events); the only
+    # new need is finding restart events by kind and time for the equity chart's markers.
+    with op.batch_alter_table('engine_events', schema=None) as batch_op:
+        batch_op.create_index('ix_engine_events_kind_ts', ['kind', 'ts'], unique=False)
 
 
 def downgrade():
-    pass
+    with op.batch_alter_table('engine_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_engine_events_kind_ts')
