@@ -129,9 +129,11 @@ def engine_line(settings: Settings) -> str:
     server = create_server(settings)
     with server.app_context():
         try:
-            user = tokens.user_for_token(secret)
+            token = tokens.live_token(secret)
+            user = token.user if token is not None else None
             role = user.role_name if user is not None else ""
             name = user.username if user is not None else ""
+            engines = token.engine_ids if token is not None else frozenset()
         finally:
             db.session.remove()
             db.engine.dispose()
@@ -139,7 +141,11 @@ def engine_line(settings: Settings) -> str:
         return f"Engine: the API token in {where} is refused (revoked, or its user disabled): the engine cannot report"
     if not has_permission(role, Perm.INGEST_WRITE):
         return f"Engine: the API token in {where} belongs to {name} ({role}), who may not ingest: give it a trader"
-    return f"Engine: paper-1 reports as {name} with the API token in {where}"
+    engine_id = os.environ.get("COCKPIT_ENGINE_ID", "paper-1")
+    if engine_id not in engines:
+        return (f"Engine: the API token in {where} is not bound to engine {engine_id} (bound to "
+                f"{', '.join(sorted(engines)) or 'none'}): bind it on the Admin page, or run `dashapp demo`")
+    return f"Engine: {engine_id} reports as {name} with the API token in {where}"
 
 
 def prepare(settings: Settings, with_demo: bool) -> list[str]:

@@ -226,3 +226,13 @@ def test_request_bodies_are_limited_everywhere(api, server):
     server.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024
     assert api("quotes", big).status_code == 200
 
+
+
+def test_the_demo_binds_a_kept_engine_token_issued_before_bindings(server, settings):
+    from dashapp.services import demo
+
+    user = users.create_user("test", demo.ENGINE_USER, PASSWORD, "trader")
+    token, secret = tokens.create_token("test", user.id, "from an older release")
+    (settings.instance_dir / demo.ENGINE_TOKEN_FILE).write_text(secret + "\n")
+    assert demo.ensure_engine_token(settings.instance_dir) == "kept"
+    assert tokens.engines_for_token(secret) == {demo.PAPER_ENGINE_ID}

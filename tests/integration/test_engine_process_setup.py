@@ -62,6 +62,10 @@ def test_up_names_the_engine_token_without_showing_it(server, settings, monkeypa
     monkeypatch.setenv("COCKPIT_ENGINE_TOKEN", tokens.create_token("test", viewer.id, "wrong role")[1])
     assert "may not ingest" in bootstrap.engine_line(settings)
 
+    trader = users.create_user("test", "other-engine", "Correct-Horse-9-Battery", "trader")
+    monkeypatch.setenv("COCKPIT_ENGINE_TOKEN", tokens.create_token("test", trader.id, "elsewhere", ["paper-7"])[1])
+    assert "not bound to engine paper-1 (bound to paper-7)" in bootstrap.engine_line(settings)
+
 
 class FakeSupervisord:
     """Answers like dashapp.supervisor.Supervisor; not reachable for the first `down_for` calls."""
