@@ -30,7 +30,12 @@ MONITOR_RISK = "workers.tasks.monitor_risk"
 def broker_urls(settings: Settings) -> tuple[str, str, dict]:
     """(broker_url, result_backend, broker_transport_options) for these settings."""
     if settings.redis_url:
-        return settings.redis_url, settings.redis_url, {"visibility_timeout": 3600}
+        # The visibility timeout outlasts the longest job (export: 1860 s), so a running job is never
+        # handed out twice; a message a dead or disconnected worker held is re-sent sooner by the reaper.
+        # Short socket timeouts and a health check let a worker notice a restarted Redis and reconnect.
+        return settings.redis_url, settings.redis_url, {
+            "visibility_timeout": 3600, "socket_connect_timeout": 4, "socket_keepalive": True,
+            "health_check_interval": 10, "retry_on_timeout": True}
     root = Path(settings.instance_dir) / "broker"
     folders = {name: root / name for name in ("queue", "control", "processed")}
     for folder in folders.values():
@@ -161,6 +166,9 @@ def create_celery(settings: Settings) -> Celery:
         result_backend_transport_options=({"global_keyprefix": transport_options["global_keyprefix"]}
                                           if "global_keyprefix" in transport_options else {}),
         broker_connection_retry_on_startup=True,
+        # A broker outage pauses the workers; they reconnect for as long as it lasts (never give up).
+        broker_connection_retry=True,
+        broker_connection_max_retries=None,
         broker_connection_timeout=4,
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
         task_serializer="json",
@@ -180,7 +188,10 @@ def create_celery(settings: Settings) -> Celery:
         # How long the pool waits for a dead child's result before declaring it lost (default 10 s);
         # results live in the job row, so waiting only delays the redelivery.
         worker_lost_wait=2.0,
-        worker_cancel_long_running_tasks_on_connection_loss=True,
+        # A running job needs the database, not the broker: it runs on through a broker outage and
+        # its row records the end. (Cancelling it would fail jobs for a blip; its unacked message
+        # comes back after the visibility timeout and is skipped as finished: jobs.mark_running.)
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_hijack_root_logger=False,
         task_default_queue="default",
         # One direct exchange per queue: a bare Queue(name) would bind every queue to the default
@@ -251,6 +262,12 @@ class CeleryJobPort:
                 return None
             known |= ids
         return known
+
+    def queued_job_ids(self) -> set[str] | None:
+        """Ids of the job messages waiting in the broker; None when it cannot be read."""
+        from workers.broker import waiting_task_ids
+
+        return waiting_task_ids(self.app, QUEUES)
 
     def _ask(self, what: str) -> set[str] | None:
         try:

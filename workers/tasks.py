@@ -64,12 +64,16 @@ def run_job(self, job_id: str, retried: bool = False) -> str:
 
 @shared_task(bind=True, base=FlaskTask, name=REAP_STALE_JOBS)
 def reap_stale_jobs(self) -> dict:
-    """Beat's reaper: fail running jobs whose worker is gone, re-send queued ones whose message was lost."""
+    """Beat's reaper: end running jobs whose worker is gone (re-queued once when safe), re-send queued
+    ones whose message was lost, and delete the temporary files of export jobs that were killed."""
+    from dashapp.exports.service import clean_orphan_files
+
     port, now, settings = CeleryJobPort(self.app), utcnow(), _settings()
     grace = timedelta(seconds=3 * heartbeat_seconds(settings))
-    reaped = job_recovery.reap_stale(now, active_job_ids=port.active_job_ids, orphan_grace=grace)
+    reaped = job_recovery.reap_stale(now, active_job_ids=port.active_job_ids, orphan_grace=grace, port=port)
     requeue_after = timedelta(seconds=requeue_after_seconds(settings))
-    return {"reaped": reaped, "requeued": job_recovery.requeue_lost(now, port=port, grace=requeue_after)}
+    return {"reaped": reaped, "requeued": job_recovery.requeue_lost(now, port=port, grace=requeue_after),
+            "files_removed": clean_orphan_files()}
 
 
 @shared_task(bind=True, base=FlaskTask, name=LAUNCH_SCHEDULED_JOB)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 import pydantic
+import sqlalchemy as sa
 from flask import current_app
 
 from dashapp.exports import datasets, writers
@@ -140,6 +141,33 @@ def run_export_job(ctx: jobs.JobContext, params: ExportParams) -> dict:
         path.unlink(missing_ok=True)  # canceled or failed at the last moment: no orphan file
         raise
     return result
+
+
+def clean_orphan_files() -> list[str]:
+    """Delete what killed export jobs left in the exports folder: a `.part` file whose job no
+    attempt is running any more, and a finished file whose job did not succeed (killed between the
+    rename and the commit). Run by beat's reaper; returns the names removed."""
+    from dashapp.extensions import db
+
+    folder = exports_dir()
+    by_job: dict[str, list[Path]] = {}
+    for path in folder.iterdir():
+        job_id = path.name.lstrip(".").split(".", 1)[0]
+        if path.is_file() and len(job_id) == 36:  # files are named after their job's uuid
+            by_job.setdefault(job_id, []).append(path)
+    if not by_job:
+        return []
+    states = dict(db.session.execute(sa.select(Job.id, Job.state).where(Job.id.in_(list(by_job)))).all())
+    removed = []
+    for job_id, paths in by_job.items():
+        state = states.get(job_id)
+        for path in paths:
+            partial = path.name.endswith(".part")
+            if (partial and state != JobState.RUNNING.value) or (
+                    not partial and state not in (JobState.SUCCEEDED.value, *jobs.ACTIVE)):
+                path.unlink(missing_ok=True)
+                removed.append(path.name)
+    return removed
 
 
 # --- reading and downloading -----------------------------------------------------------------

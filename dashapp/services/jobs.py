@@ -90,6 +90,9 @@ class JobType:
     time_limit: int = 330  # seconds; the worker kills the process -> timed_out
     permission: Perm = Perm.JOBS_LAUNCH
     max_attempts: int = 3  # starts, counting restarts after a lost worker or a transient error
+    # Safe to run again from the start when its worker was killed mid-run (its writes are keyed by
+    # the job, e.g. a result or a file named after it): the reaper re-queues it once (job_recovery).
+    retry_when_lost: bool = False
 
 
 REGISTRY: dict[str, JobType] = {}

@@ -345,7 +345,17 @@ def _running(port, heartbeat_age):
     return job.id
 
 
-def test_reaper_fails_a_job_quiet_for_longer_than_its_hard_limit(server, port):
+@pytest.fixture
+def unsafe_health_check(monkeypatch):
+    """health_check as a type that is not safe to run twice, so the reaper fails it (the retry of a
+    safe type is tested in test_job_recovery_retry.py)."""
+    from dataclasses import replace
+
+    jobs.job_types()
+    monkeypatch.setitem(jobs.REGISTRY, "health_check", replace(jobs.REGISTRY["health_check"], retry_when_lost=False))
+
+
+def test_reaper_fails_a_job_quiet_for_longer_than_its_hard_limit(server, port, unsafe_health_check):
     dead = _running(port, 180 + 61)
     alive = _running(port, 5)
     assert job_recovery.reap_stale(utcnow()) == [dead]
@@ -356,7 +366,7 @@ def test_reaper_fails_a_job_quiet_for_longer_than_its_hard_limit(server, port):
     assert job_recovery.reap_stale(utcnow()) == []  # and only once
 
 
-def test_reaper_fails_a_job_no_live_worker_runs(server):
+def test_reaper_fails_a_job_no_live_worker_runs(server, unsafe_health_check):
     port = FakePort(active=set())
     orphan = _running(port, 40)
     fresh = _running(port, 1)

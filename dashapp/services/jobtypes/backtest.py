@@ -31,6 +31,6 @@ def _sweep(ctx: JobContext, params: SweepParams) -> dict:
 
 
 register(JobType("backtest", "Backtest", BacktestParams, _backtest, queue="jobs", soft_time_limit=120,
-                 time_limit=150, permission=Perm.JOBS_LAUNCH))
+                 time_limit=150, permission=Perm.JOBS_LAUNCH, retry_when_lost=True))
 register(JobType("backtest_sweep", "Backtest parameter sweep", SweepParams, _sweep, queue="jobs",
-                 soft_time_limit=600, time_limit=660, permission=Perm.JOBS_LAUNCH))
+                 soft_time_limit=600, time_limit=660, permission=Perm.JOBS_LAUNCH, retry_when_lost=True))

@@ -16,4 +16,4 @@ def _export(ctx: JobContext, params: ExportParams) -> dict:
 # A million-row Excel export takes 5-7 minutes on a busy 2-core machine (docs/BENCHMARKS.md); the
 # limits leave room for a slower database.
 register(JobType("export", "Export", ExportParams, _export, queue="jobs", soft_time_limit=1800, time_limit=1860,
-                 permission=Perm.EXPORTS_DOWNLOAD, max_attempts=2))
+                 permission=Perm.EXPORTS_DOWNLOAD, max_attempts=2, retry_when_lost=True))

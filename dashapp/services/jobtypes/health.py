@@ -58,4 +58,4 @@ def _hold(ctx: JobContext, params: HealthCheckParams) -> None:
 
 
 register(JobType("health_check", "Health check", HealthCheckParams, _health_check, queue="jobs",
-                 soft_time_limit=150, time_limit=180))
+                 soft_time_limit=150, time_limit=180, retry_when_lost=True))

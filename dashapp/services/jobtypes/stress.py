@@ -23,4 +23,4 @@ def _run(ctx: JobContext, params: StressParams) -> dict:
 
 
 register(JobType("stress_test", "Stress test (all scenarios)", StressParams, _run, queue="jobs",
-                 soft_time_limit=300, time_limit=330, permission=Perm.JOBS_LAUNCH))
+                 soft_time_limit=300, time_limit=330, permission=Perm.JOBS_LAUNCH, retry_when_lost=True))
