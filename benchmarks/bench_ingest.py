@@ -42,23 +42,24 @@ def reference(send):
     send("instruments", [{"symbol": s, "asset_class": "equity"} for s in SYMBOLS])
 
 
-# Each batch number gives distinct keys (one hour of timestamps each), so every timed item is new;
-# main() gives every cell its own range of batch numbers.
+# Each batch number gives distinct keys (one second of timestamps each, items a microsecond apart), so
+# every timed item is new; main() gives every cell its own range of batch numbers. Seconds, not hours:
+# stamps must stay inside the accepted window (not after the server's clock; DECISIONS D23).
 def quotes(batch_no: int, size: int = BATCH) -> list[dict]:
-    base = T0 + timedelta(hours=batch_no)
+    base = T0 + timedelta(seconds=batch_no)
     return [{"instrument": SYMBOLS[i % 50], "ts": (base + timedelta(microseconds=i)).isoformat(),
              "bid": 100.0 + (i % 7) * 0.01, "ask": 100.02 + (i % 7) * 0.01} for i in range(size)]
 
 
 def signals(batch_no: int, size: int = BATCH) -> list[dict]:
-    base = T0 + timedelta(hours=batch_no)
+    base = T0 + timedelta(seconds=batch_no)
     return [{"signal_id": f"s{batch_no}-{i}", "strategy": "S1", "instrument": SYMBOLS[i % 50],
              "ts": (base + timedelta(microseconds=i)).isoformat(), "direction": (i % 3) - 1, "confidence": 0.5}
             for i in range(size)]
 
 
 def orders(batch_no: int, size: int = BATCH) -> list[dict]:
-    base = T0 + timedelta(hours=batch_no)
+    base = T0 + timedelta(seconds=batch_no)
     return [{"client_order_id": f"o{batch_no}-{i}", "strategy": "S1", "instrument": SYMBOLS[i % 50], "venue": "V1",
              "side": "buy" if i % 2 else "sell", "quantity": 100, "status": "new",
              "created_at": (base + timedelta(microseconds=i)).isoformat(), "arrival_mid": 100.0}
@@ -189,7 +190,7 @@ def propagation_latency(server, samples: int = 60) -> tuple[float, float]:
     sender = server.test_client()
     latencies = []
     for n in range(samples):
-        item = [{"instrument": "SYM1", "ts": (T0 + timedelta(days=400, seconds=n)).isoformat(), "bid": 1.0, "ask": 1.1}]
+        item = [{"instrument": "SYM1", "ts": (T0 + timedelta(days=300, seconds=n)).isoformat(), "bid": 1.0, "ask": 1.1}]
         before = len(arrivals)
         start = time.perf_counter()
         sender.post("/api/v1/ingest/quotes", json={"engine_id": "bench", "items": item},
