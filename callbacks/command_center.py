@@ -11,7 +11,7 @@ from flask_login import current_user
 from dashapp.realtime import publish
 from dashapp.security.guards import guarded_callback
 from dashapp.security.permissions import Perm
-from dashapp.services import controls, desk, health
+from dashapp.services import controls, desk, health, snapshots
 from dashapp.services.errors import ServiceError
 from layouts import figures
 from layouts.command_center import ACTIONS
@@ -20,34 +20,50 @@ from layouts.ids import CommandCenter as ids
 from layouts.ids import Shell
 
 REFRESH = [Input(ids.INTERVAL, "n_intervals"), Input(Shell.LIVE_EVENTS, "data")]
+# How often the shared views are rebuilt (seconds): once per period for every session together.
+STATUS_PERIOD, BOOK_PERIOD, TILES_PERIOD = 1.0, 2.0, 2.0
+
+
+# The builders are the whole per-page computation, run by one session per period for all
+# (services.snapshots); they never look at the user, so every session may be served their result.
+def build_status() -> tuple:
+    view = controls.engine_view()
+    return engine_card(view), kill_card(view), risk_card(*desk.risk_state())
+
+
+def build_book() -> tuple:
+    curve, positions = desk.equity_curve(), desk.open_positions()
+    live = positions[positions["quantity"] != 0] if not positions.empty else positions
+    return (figures.equity(curve), figures.drawdown(curve), figures.daily_pnl(desk.daily_pnl(curve)),
+            figures.bars(desk.notional_by_venue(), "venue", ["notional"], "Filled notional by venue (24 h)",
+                         "No fills in the last 24 hours"),
+            figures.bars(desk.exposure_by_sector(positions), "sector", ["net", "gross"], "Exposure by sector",
+                         "No open positions"),
+            figures.bars(desk.order_throughput(), "minute", ["orders"], "Orders per minute (1 h)",
+                         "No orders in the last hour"),
+            live.round(4).to_dict("records"), desk.recent_blocks())
+
+
+def build_tiles():
+    return infra_tiles(health.infra_status())
 
 
 def register() -> None:
     @guarded_callback(Perm.VIEW_COMMAND_CENTER, Output(ids.ENGINE, "children"), Output(ids.KILL, "children"),
                       Output(ids.RISK, "children"), *REFRESH)
     def refresh_status(_n, _event):
-        view = controls.engine_view()
-        return engine_card(view), kill_card(view), risk_card(*desk.risk_state())
+        return snapshots.shared("command_center.status", build_status, STATUS_PERIOD)
 
     @guarded_callback(Perm.VIEW_COMMAND_CENTER, Output(ids.EQUITY, "figure"), Output(ids.DRAWDOWN, "figure"),
                       Output(ids.DAILY_PNL, "figure"), Output(ids.VENUE, "figure"), Output(ids.SECTOR, "figure"),
                       Output(ids.THROUGHPUT, "figure"), Output(ids.POSITIONS, "rowData"),
                       Output(ids.BLOCKS, "rowData"), Input(ids.INTERVAL, "n_intervals"))
     def refresh_book(_n):
-        curve, positions = desk.equity_curve(), desk.open_positions()
-        live = positions[positions["quantity"] != 0] if not positions.empty else positions
-        return (figures.equity(curve), figures.drawdown(curve), figures.daily_pnl(desk.daily_pnl(curve)),
-                figures.bars(desk.notional_by_venue(), "venue", ["notional"], "Filled notional by venue (24 h)",
-                             "No fills in the last 24 hours"),
-                figures.bars(desk.exposure_by_sector(positions), "sector", ["net", "gross"], "Exposure by sector",
-                             "No open positions"),
-                figures.bars(desk.order_throughput(), "minute", ["orders"], "Orders per minute (1 h)",
-                             "No orders in the last hour"),
-                live.round(4).to_dict("records"), desk.recent_blocks())
+        return snapshots.shared("command_center.book", build_book, BOOK_PERIOD)
 
     @guarded_callback(Perm.VIEW_COMMAND_CENTER, Output(ids.TILES, "children"), Input(ids.INTERVAL, "n_intervals"))
     def refresh_tiles(_n):
-        return infra_tiles(health.infra_status())
+        return snapshots.shared("command_center.tiles", build_tiles, TILES_PERIOD)
 
     @guarded_callback(Perm.KILL_SWITCH_ACTIVATE, Output(ids.MODAL, "is_open"), Output(ids.MODAL_TITLE, "children"),
                       Output(ids.PENDING, "data"), Output(ids.REASON, "value"),
@@ -70,6 +86,7 @@ def register() -> None:
             outcome = _act(pending["action"], reason, pending["key"])
         except ServiceError as err:
             return dbc.Alert(err.message, color="danger", id="cc-control-error", className="py-1 mb-0"), False
+        snapshots.invalidate("command_center.status")  # every viewer sees the new desired state at once
         publish("control", {"action": pending["action"], "by": current_user.username})
         return dbc.Alert(outcome, color="success", id="cc-control-ok", className="py-1 mb-0"), False
 

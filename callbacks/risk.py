@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from dashapp.security.guards import guarded_callback
 from dashapp.security.permissions import Perm
+from dashapp.services import snapshots
 from dashapp.services.errors import ServiceError
 from dashapp.services.risk import dashboard, monitor, whatif
 from dashapp.services.risk import limits as limit_service
@@ -15,6 +16,26 @@ from layouts import figures
 from layouts.ids import Risk as ids
 from layouts.risk import limits_panel
 from layouts.risk_parts import concentration_block, summary_block, what_if_block
+
+RISK_PERIOD = 2.0  # seconds; the War Room is evaluated once per period for every session together
+
+
+def build_risk() -> tuple:
+    """The War Room's whole computation (one evaluation of the book), shared by every session
+    (services.snapshots). Its breach actions run once per period, as the beat's monitor does."""
+    view = dashboard.risk_view()
+    structure = view.structure
+    return (summary_block(view), view.var_table.round(2).to_dict("records"),
+            limits_panel([u.__dict__ for u in view.utilisation], editable=True), figures.drawdown(view.curve),
+            figures.bars(structure.get("sectors", pd.DataFrame()), "sector", ["net", "gross"], "Sector exposure",
+                         "No open positions"),
+            concentration_block(structure),
+            figures.heatmap(structure.get("correlation"), "Correlation of holdings (daily returns)",
+                            "Needs two or more holdings with history"),
+            figures.heatmap(view.exposure_history.T if not view.exposure_history.empty else None,
+                            "Exposure by instrument, last 24 h (hourly)", "No positions"),
+            view.greeks_totals.round(2).to_dict("records"),
+            figures.heatmap(view.greeks_map, "Gamma by strike x days to expiry", "No option positions"))
 
 
 def register() -> None:
@@ -25,19 +46,7 @@ def register() -> None:
                       Output(ids.GREEKS_HEATMAP, "figure"), Input(ids.INTERVAL, "n_intervals"),
                       Input(ids.LIMIT_MESSAGE, "children"))
     def refresh(_n, _saved):
-        view = dashboard.risk_view()
-        structure = view.structure
-        return (summary_block(view), view.var_table.round(2).to_dict("records"),
-                limits_panel([u.__dict__ for u in view.utilisation], editable=True), figures.drawdown(view.curve),
-                figures.bars(structure.get("sectors", pd.DataFrame()), "sector", ["net", "gross"], "Sector exposure",
-                             "No open positions"),
-                concentration_block(structure),
-                figures.heatmap(structure.get("correlation"), "Correlation of holdings (daily returns)",
-                                "Needs two or more holdings with history"),
-                figures.heatmap(view.exposure_history.T if not view.exposure_history.empty else None,
-                                "Exposure by instrument, last 24 h (hourly)", "No positions"),
-                view.greeks_totals.round(2).to_dict("records"),
-                figures.heatmap(view.greeks_map, "Gamma by strike x days to expiry", "No option positions"))
+        return snapshots.shared("risk", build_risk, RISK_PERIOD)
 
     # Only editors have the form, so only their pages fire this (its input lives in the form).
     @guarded_callback(Perm.LIMITS_EDIT, Output(ids.LIMIT_PICK, "options"), Input(ids.LIMIT_SAVE, "n_clicks"))
@@ -67,6 +76,7 @@ def register() -> None:
         except ServiceError as err:
             return dbc.Alert(err.message, color="danger", className="py-1 mb-0", id="rk-limit-error")
         monitor.evaluate()  # act on the new limit now, not at the next tick
+        snapshots.invalidate("risk")  # and show it on every open War Room at once
         return dbc.Alert(f"saved {row.kind} · {row.scope} = {row.limit_value:g}", color="success",
                          className="py-1 mb-0", id="rk-limit-saved")
 

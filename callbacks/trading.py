@@ -5,7 +5,7 @@ from dash import ClientsideFunction, Input, Output, State, clientside_callback, 
 
 from dashapp.security.guards import guarded_callback
 from dashapp.security.permissions import Perm
-from dashapp.services import blotter, desk, grid_requests
+from dashapp.services import blotter, desk, grid_requests, snapshots
 from dashapp.services.errors import ServiceError
 from layouts import figures
 from layouts.ids import Shell
@@ -49,6 +49,14 @@ def register() -> None:
     @guarded_callback(Perm.VIEW_TRADING, Output(ids.POSITIONS, "rowData"), Output(ids.SIGNALS, "rowData"),
                       Output(ids.ALLOCATION, "figure"), Input(ids.INTERVAL, "n_intervals"))
     def side_panels(_n):
-        positions = desk.open_positions()
-        live = positions[positions["quantity"] != 0] if not positions.empty else positions
-        return (live.round(4).to_dict("records"), desk.recent_signals(), figures.allocation(desk.strategy_allocation()))
+        return snapshots.shared("trading.panels", build_panels, PANELS_PERIOD)
+
+
+PANELS_PERIOD = 2.0  # seconds; the side panels are rebuilt once per period for every session together
+
+
+def build_panels() -> tuple:
+    """The side panels' whole computation, shared by every session (services.snapshots)."""
+    positions = desk.open_positions()
+    live = positions[positions["quantity"] != 0] if not positions.empty else positions
+    return live.round(4).to_dict("records"), desk.recent_signals(), figures.allocation(desk.strategy_allocation())
