@@ -26,12 +26,13 @@ def resume(engine, view: dict, local_last_seq: int = 0) -> reporting.Batch:
     """Apply the recovery view to a freshly built engine; returns the reports the restart makes
     (orphan cancels and the restart event), for the engine to send through its outbox."""
     engine.router.resume_after(max(int(view.get("last_seq") or 0), local_last_seq))
+    reported_before = engine.router.last_seq > 0
     positions = _restore_books(engine, view.get("strategies") or {})
     resumed_prices = _restore_prices(engine, view)
     batch = cancel_orphans(engine, view.get("working_orders") or [])
     previous = view.get("state") or {}
-    if not (engine.router.last_seq or positions or previous):
-        return batch  # a first start on an empty store is not a restart
+    if not (reported_before or positions or batch.orders):
+        return batch  # a first start (nothing numbered, held or working) is not a restart
     now = datetime.now(timezone.utc) + timedelta(milliseconds=2)  # after the cancels' stamps
     summary = {"positions": positions, "orphans_canceled": len(view.get("working_orders") or []),
                "prices_resumed": resumed_prices, "seq_from": engine.router.last_seq + 1,

@@ -77,6 +77,7 @@ class PaperEngine:
         outbox_file = config.state_dir / "outbox.sqlite" if config.state_dir is not None else None
         self.outbox = ReportOutbox(outbox_file)
         self.recovered: dict | None = None  # the store's view this process resumed from
+        self.last_detail: dict = {}
 
     # --- lifecycle -------------------------------------------------------------------------
     def prepare(self) -> None:
@@ -95,8 +96,9 @@ class PaperEngine:
     def bootstrap(self) -> bool:
         """Reference data, then what the last process left in the outbox, then the store's state:
         in that order, so the recovery reads a store that holds everything ever reported. Waits for
-        the cockpit as long as it takes; False when asked to stop meanwhile."""
-        self._beat("starting", "warm_up")
+        the cockpit as long as it takes; False when asked to stop meanwhile.
+        No heartbeat before the recovery read: a heartbeat replaces the stored state's detail, which
+        holds where the last process left the simulated market."""
         self.prepare()
         if not self._until_done(lambda: [self.client.send(kind, items) for kind, items in self.reference.items()]):
             return False
@@ -111,7 +113,7 @@ class PaperEngine:
             return False
         self.recovered = view
         self._send(recovery.resume(self, view, self.outbox.last_seq()))
-        self._beat("starting", "bootstrap")
+        self._beat("starting", "bootstrap", self._detail(False))
         return True
 
     def _until_done(self, call):
@@ -132,11 +134,19 @@ class PaperEngine:
     def _post(self, kind: str, items: list[dict]) -> dict:
         return self.client.post_batch(kind, items)
 
+    def _detail(self, kill: bool) -> dict:
+        return {"sim_date": self.market.sim_date.isoformat(), "sim_step": self.market.step,
+                "working_orders": len(self.working), "kill_switch": kill, "seq": self.router.last_seq,
+                "outbox_pending": self.outbox.pending()}
+
     def _beat(self, status: str, stage: str, detail: dict | None = None) -> None:
         """A heartbeat is the engine's current state, not history: one that cannot be sent is
-        replaced by the next, never buffered."""
+        replaced by the next, never buffered. Each carries the latest detail (a heartbeat replaces
+        the stored one, and the next start reads the simulated date and step from it)."""
+        if detail is not None:
+            self.last_detail = detail
         try:
-            self.client.heartbeat(status, stage, VERSION, os.getpid(), self.started_at, detail=detail)
+            self.client.heartbeat(status, stage, VERSION, os.getpid(), self.started_at, detail=self.last_detail)
         except (requests.RequestException, IngestRefused) as exc:
             log.warning("heartbeat not delivered: %s", exc)
 
@@ -229,10 +239,7 @@ class PaperEngine:
         for code, (_, book) in self.strategies.items():
             batch.snapshots.append({"strategy": code, "ts": now.isoformat(), **book.marks(self.mids, self.multipliers)})
         self._send(batch)
-        self._beat("running", "idle", detail={
-            "sim_date": self.market.sim_date.isoformat(), "sim_step": self.market.step,
-            "working_orders": len(self.working), "kill_switch": kill, "seq": self.router.last_seq,
-            "outbox_pending": self.outbox.pending()})
+        self._beat("running", "idle", self._detail(kill))
 
     def _market_data(self, now: datetime, batch) -> None:
         mids = self.market.advance()
