@@ -50,13 +50,14 @@ def load_daily_closes() -> pd.DataFrame:
 
 
 def option_chain(spot: dict[str, float], today: date) -> list[dict]:
-    """Calls and puts around the money at two expiries (monthly, quarterly) for each underlying."""
+    """Calls and puts around the money at four expiries (two weeks to a quarter) for each underlying, so
+    the options views have a strike x days-to-expiry surface, not one column."""
     out = []
     for underlying in OPTION_UNDERLYINGS:
         s = spot[underlying]
         step = 5.0 if s > 50 else 1.0
         atm = round(s / step) * step
-        for days in (30, 91):
+        for days in (14, 30, 60, 91):
             expiry = today + timedelta(days=days)
             for k in (atm - 2 * step, atm, atm + 2 * step):
                 for right in ("C", "P"):
