@@ -362,9 +362,10 @@ _PASS_THROUGH = dict(ignore_unknown_options=True, allow_extra_args=True)
 
 @main.command("web", with_appcontext=False, context_settings=_PASS_THROUGH)
 @click.option("--threads", default=32, show_default=True, envvar="WEB_THREADS", help="Threads of the one worker.")
+@click.option("--port", type=int, default=None, help="Port to listen on (default: $PORT or 8050).")
 @click.option("--dry-run", is_flag=True, help="Print the command instead of running it.")
 @click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
-def web(threads, dry_run, gunicorn_args):
+def web(threads, port, dry_run, gunicorn_args):
     """Serve the cockpit with Gunicorn on 0.0.0.0:$PORT (one gthread worker process).
 
     One process keeps the Prometheus metrics whole; threads serve the concurrent requests, and
@@ -375,7 +376,9 @@ def web(threads, dry_run, gunicorn_args):
     settings = _settings()
     argv = [sys.executable, "-m", "gunicorn", "wsgi:app", "--chdir", str(PROJECT_DIR),
             "--worker-class", "gthread", "--workers", "1", "--threads", str(threads),
-            "--bind", f"0.0.0.0:{settings.port}", "--timeout", "120", "--graceful-timeout", "20",
+            "--bind", f"0.0.0.0:{port or settings.port}", "--timeout", "120", "--graceful-timeout", "20",
+            # Workers die with their master (PR_SET_PDEATHSIG), so a killed master frees the port at once.
+            "--config", "python:dashapp.supervisor.gunicorn_conf",
             "--log-level", settings.log_level.lower(), *gunicorn_args]
     _exec(argv, dry_run)
 
@@ -411,7 +414,11 @@ def beat(dry_run, celery_args):
 @click.option("--interval", type=float, default=5.0, show_default=True, help="Seconds between health lines.")
 @click.option("--demo/--no-demo", default=None,
               help="Seed demo data (default: yes, except when COCKPIT_ENV=prod).")
-def up(port, interval, demo):
+@click.option("--web", "web_count", type=click.IntRange(1, 16), default=1, show_default=True,
+              help="Web processes, on consecutive ports from --port (put a load balancer in front).")
+@click.option("--workers", "worker_count", type=click.IntRange(1, 16), default=1, show_default=True,
+              help="Celery worker processes (each with its own pool).")
+def up(port, interval, demo, web_count, worker_count):
     """Run everything on this machine: migrate, ensure the first admin, seed the demo (with the
     paper engine's API token), then web, worker, beat, the paper engine and its supervisor under
     supervisord, with a health line every few seconds. Ctrl-C stops all.
@@ -426,7 +433,7 @@ def up(port, interval, demo):
     if port is not None:
         os.environ["PORT"] = str(port)  # the children read it too
     settings = _settings()
-    runner = Up(settings, interval=interval)
+    runner = Up(settings, interval=interval, web=web_count, workers=worker_count)
     problem = runner.problems()
     if problem:
         raise click.ClickException(problem)

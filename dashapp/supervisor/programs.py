@@ -37,14 +37,31 @@ def _dashapp(*args: str) -> tuple[str, ...]:
     return (sys.executable, "-m", "dashapp.cli", *args)
 
 
-def programs() -> list[Program]:
+def numbered(role: str, count: int) -> list[str]:
+    """Program names of one role: `web` alone, or `web-1` .. `web-N` when there are several."""
+    return [role] if count == 1 else [f"{role}-{i}" for i in range(1, count + 1)]
+
+
+def programs(web: int = 1, workers: int = 1, port: int | None = None) -> list[Program]:
     """Everything `dashapp up` runs. Each child is a `dashapp` sub-command, so what runs under
-    supervisord is exactly what an operator runs by hand on a bigger deployment."""
+    supervisord is exactly what an operator runs by hand on a bigger deployment.
+
+    `web` processes listen on consecutive ports from `port` (a load balancer goes in front of them;
+    sessions are signed cookies with the shared SECRET_KEY, pushes fan out through Redis), and
+    `workers` Celery workers consume the same queues under distinct node names. Beat runs once."""
+    if web < 1 or workers < 1:
+        raise ValueError("at least one web process and one worker")
+    webs = [Program(name, _dashapp("web", *(("--port", str(port + i)) if port is not None and web > 1 else ())),
+                    priority=100, startsecs=2)
+            for i, name in enumerate(numbered("web", web))]
+    # A running task gets the stop wait to finish before the worker is killed.
+    # Jobs and schedules yield the CPU to pages and the engine on a small machine.
+    celery_workers = [Program(name, _dashapp("worker", *(("-n", f"{name}@%h") if workers > 1 else ())),
+                              stopwaitsecs=30, priority=200, nice=5)
+                      for name in numbered("worker", workers)]
     return [
-        Program("web", _dashapp("web"), priority=100),
-        # A running task gets the stop wait to finish before the worker is killed.
-        # Jobs and schedules yield the CPU to pages and the engine on a small machine.
-        Program("worker", _dashapp("worker"), stopwaitsecs=30, priority=200, nice=5),
+        *webs,
+        *celery_workers,
         Program("beat", _dashapp("beat"), stopwaitsecs=10, priority=300, nice=5),
         # Started, stopped and restarted only by the engine supervisor, after the desired state.
         Program("engine", _dashapp("engine", "run"), autostart=False, autorestart=False,

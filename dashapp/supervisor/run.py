@@ -55,7 +55,9 @@ def probe_web(port: int, timeout: float = 3.0) -> str:
         return "no answer"
 
 
-def health_line(states: dict[str, ProgramStatus], web: str | None) -> str:
+def health_line(states: dict[str, ProgramStatus], web: dict[str, str] | str | None) -> str:
+    """`web`: each running web program's probe (a bare string is the one program `web`)."""
+    web = {"web": web} if isinstance(web, str) else (web or {})
     parts = []
     for name, st in states.items():
         text = f"{name} {st.state}"
@@ -63,8 +65,8 @@ def health_line(states: dict[str, ProgramStatus], web: str | None) -> str:
             text += f" {st.pid}"
         elif st.state in BAD_STATES and st.description:
             text += f" ({st.description[:50]})"
-        if name == "web" and web:
-            text += f" {web}"
+        if name in web:
+            text += f" {web[name]}"
         parts.append(text)
     return time.strftime("%H:%M:%S ") + " | ".join(parts)
 
@@ -79,13 +81,17 @@ def _die_with_parent():
 
 
 class Up:
-    def __init__(self, settings: Settings, interval: float = 5.0, startup_timeout: float = 30.0):
+    def __init__(self, settings: Settings, interval: float = 5.0, startup_timeout: float = 30.0,
+                 web: int = 1, workers: int = 1):
         self.settings = settings
         self.interval = interval
         self.startup_timeout = startup_timeout
         self.paths = config.Paths(settings.instance_dir)
         self.supervisor = Supervisor(settings.instance_dir, timeout=5.0)
-        self.programs = programs()
+        self.programs = programs(web=web, workers=workers, port=settings.port)
+        # web program name -> its port (consecutive from PORT; a load balancer goes in front)
+        self.web_ports = {name: settings.port + i
+                          for i, name in enumerate(p.name for p in self.programs if p.name.startswith("web"))}
         self.stop_requested = threading.Event()
         self.process: subprocess.Popen | None = None
         self.warmup: subprocess.Popen | None = None
@@ -96,7 +102,10 @@ class Up:
         if self.supervisor.available():
             return (f"a cockpit is already running for {self.settings.instance_dir} "
                     f"(supervisord pid {self.supervisor.pid()}); stop it first")
-        return port_problem(self.settings.port)
+        for port in self.web_ports.values():
+            if problem := port_problem(port):
+                return problem
+        return None
 
     def run(self, banner: list[str]) -> int:
         """Start supervisord, print the banner, report health until asked to stop; 0 on a clean stop."""
@@ -107,6 +116,9 @@ class Up:
             self._launch()
             if self._wait_for_supervisord():
                 say(f"Trading Desk Cockpit is starting: http://127.0.0.1:{self.settings.port}")
+                if len(self.web_ports) > 1:
+                    others = ", ".join(f"{name} :{port}" for name, port in self.web_ports.items())
+                    say(f"  Web:    {others} (put a load balancer in front; any of them serves any session)")
                 for line in banner:
                     say(f"  {line}")
                 names = ", ".join(f"{p.name}.log" for p in self.programs)
@@ -188,8 +200,9 @@ class Up:
             return
         order = [p.name for p in self.programs]
         states = dict(sorted(found.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
-        web = states.get("web")
-        say(health_line(states, probe_web(self.settings.port) if web and web.running else None))
+        probes = {name: probe_web(port) for name, port in self.web_ports.items()
+                  if name in states and states[name].running}
+        say(health_line(states, probes))
         for name, st in states.items():
             before = self.last.get(name)
             if st.state in BAD_STATES and (before is None or before.state != st.state):
