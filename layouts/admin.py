@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from dashapp.security.passwords import MIN_LENGTH
 from dashapp.security.permissions import ROLES
+from dashapp.presentation.columns import column_def
 from layouts.admin_data_quality import section as data_quality_section
 from layouts.common import page_header
 from layouts.ids import Admin
@@ -26,7 +27,7 @@ def selectable_grid(grid_id: str, columns: list[tuple[str, str]], empty_text: st
     return dag.AgGrid(
         id=grid_id,
         # Timestamps need the room to show minutes; other columns share what is left.
-        columnDefs=[{"field": field, "headerName": header, **({"minWidth": 150} if "UTC" in header else {})}
+        columnDefs=[column_def(field, header_name=header, **({"minWidth": 175} if "UTC" in header else {}))
                     for field, header in columns],
         rowData=[],
         defaultColDef={"sortable": True, "filter": True, "resizable": True, "flex": 1, "minWidth": 110},

@@ -6,6 +6,8 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import html
 
+from dashapp.presentation.columns import column_def
+
 
 class DataQualityIds:
     RUN = "admin-dq-run"
@@ -30,7 +32,7 @@ def section() -> dbc.Card:
             html.Div("Not run yet: press Run check.", id=DataQualityIds.SUMMARY, className="small mb-2"),
             dag.AgGrid(
                 id=DataQualityIds.GRID,
-                columnDefs=[{"field": f, "headerName": h, **({"flex": 2} if f == "rule" else {})} for f, h in COLUMNS],
+                columnDefs=[column_def(f, header_name=h, **({"flex": 2} if f == "rule" else {})) for f, h in COLUMNS],
                 rowData=[],
                 defaultColDef={"sortable": True, "resizable": True, "flex": 1, "minWidth": 100},
                 dashGridOptions={"localeText": {"noRowsToShow": "No findings."}, "animateRows": False},

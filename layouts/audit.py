@@ -6,19 +6,17 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import html
 
+from dashapp.presentation.columns import column_def
 from layouts.common import page_header
 from layouts.ids import Audit
 
 MAX_ROWS = 500
 COLUMNS = [
-    {"field": "id", "headerName": "#", "maxWidth": 90, "sort": "desc"},
-    {"field": "time", "headerName": "Time (UTC)", "minWidth": 170},
-    {"field": "actor", "headerName": "Actor"},
-    {"field": "action", "headerName": "Action"},
-    {"field": "target", "headerName": "Target"},
-    {"field": "outcome", "headerName": "Outcome", "maxWidth": 120,
-     "cellClassRules": {"text-danger fw-semibold": "params.value !== 'ok'"}},
-    {"field": "details", "headerName": "Details", "flex": 2, "tooltipField": "details"},
+    column_def("id", maxWidth=90, sort="desc"),
+    column_def("time", header_name="Time (UTC)", minWidth=170),
+    column_def("actor"), column_def("action"), column_def("target"),
+    column_def("outcome", maxWidth=120, cellClassRules={"text-danger fw-semibold": "params.value !== 'ok'"}),
+    column_def("details", flex=2, tooltipField="details"),
 ]
 
 

@@ -16,6 +16,7 @@ from dashapp.backtest import data
 from dashapp.backtest.live import WINDOWS
 from dashapp.backtest.metrics import LABELS, PERCENT
 from dashapp.backtest.strategies import STRATEGIES
+from dashapp.presentation.columns import column_def, column_defs
 from layouts import figures
 from layouts.common import empty_state, page_header
 from layouts.ids import Backtests as ids
@@ -31,15 +32,9 @@ NUM = {"type": "rightAligned", "filter": "agNumberColumnFilter"}
 RUN_COLUMNS = [("kind", "Kind", 90), ("what", "Strategy", 230), ("symbols", "Symbols", 120), ("period", "Period", 190),
                ("state", "State", 105), ("progress", "Progress %", 110), ("created_by", "By", 90),
                ("created_at", "Created (UTC)", 165), ("message", "Message", 200)]
-TRADE_COLUMNS = [{"field": "symbol", "width": 90}, {"field": "side", "width": 80},
-                 {"field": "qty", **NUM, "valueFormatter": FMT[0]}, {"field": "entry_date", "headerName": "Entry"},
-                 {"field": "entry_price", "headerName": "Entry px", **NUM, "valueFormatter": FMT[4]},
-                 {"field": "exit_date", "headerName": "Exit"},
-                 {"field": "exit_price", "headerName": "Exit px", **NUM, "valueFormatter": FMT[4]},
-                 {"field": "bars", **NUM, "width": 80}, {"field": "fees", **NUM, "valueFormatter": FMT[2]},
-                 {"field": "pnl", "headerName": "P&L", **NUM, "valueFormatter": FMT[2]},
-                 {"field": "net_pnl", "headerName": "Net P&L", **NUM, "valueFormatter": FMT[2]},
-                 {"field": "status", "width": 90}]
+TRADE_COLUMNS = column_defs([("symbol", {"width": 90}), ("side", {"width": 80}), "qty", "entry_date",
+                             "entry_price", "exit_date", "exit_price", ("bars", {"width": 80}), "fees", "pnl",
+                             "net_pnl", ("status", {"width": 100})])
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MONTHLY_COLUMNS = [{"field": "year", "width": 80}] + [
     {"field": m, **NUM, "valueFormatter": FMT[2], "minWidth": 72} for m in MONTHS] + [
@@ -131,7 +126,7 @@ def launch_form() -> html.Div:
 def runs_grid() -> dag.AgGrid:
     return dag.AgGrid(
         id=ids.RUNS, rowData=[], className="ag-theme-quartz",
-        columnDefs=[{"field": f, "headerName": h, "width": w} for f, h, w in RUN_COLUMNS],
+        columnDefs=[column_def(f, header_name=h, width=w) for f, h, w in RUN_COLUMNS],
         defaultColDef={"sortable": True, "resizable": True, "minWidth": 80}, getRowId="params.data.id",
         dashGridOptions={"rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
                          "localeText": {"noRowsToShow": NO_RUNS}, "animateRows": False},
@@ -145,9 +140,16 @@ def _grid(element_id: str, columns: list, height: int, empty: str) -> dag.AgGrid
                       style={"height": f"{height}px", "width": "100%"})
 
 
+GRAPH_HEIGHT = 300  # px
+
+
 def _graph(element_id: str, md: int = 6) -> dbc.Col:
+    # A responsive graph takes its height from its container and ignores the figure's: with no
+    # height on the container the plot collapsed to zero and the cards below slid over it.
     return dbc.Col(dcc.Graph(id=element_id, figure=figures.empty("", "No run selected"),
-                             config={"displaylogo": False, "responsive": True}), md=md)
+                             config={"displaylogo": False, "responsive": True},
+                             style={"height": f"{GRAPH_HEIGHT}px", "minHeight": f"{GRAPH_HEIGHT}px"}),
+                   md=md, className="bt-chart")
 
 
 def _card(title: str, body, element_id: str | None = None, style=None) -> dbc.Card:
@@ -244,7 +246,7 @@ def equity_figure(curve: dict) -> go.Figure:
     if not curve or not curve.get("dates"):
         return figures.empty("Equity", "No equity curve")
     figure = go.Figure(go.Scattergl(x=curve["dates"], y=curve["equity"], mode="lines", name="equity"))
-    figure.update_layout(title="Equity", margin=figures.MARGIN, height=280)
+    figure.update_layout(title="Equity", margin=figures.MARGIN, height=GRAPH_HEIGHT)
     return figure
 
 

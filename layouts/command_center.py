@@ -5,21 +5,14 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashapp.presentation.columns import column_defs
 from dashapp.security.permissions import Perm
 from layouts.common import page_header
 from layouts.ids import CommandCenter as ids
 
-POSITION_COLUMNS = [
-    {"field": "strategy", "width": 90}, {"field": "instrument", "minWidth": 170}, {"field": "sector"},
-    {"field": "quantity", "type": "rightAligned", "valueFormatter": {"function": "num0(params.value)"}},
-    {"field": "avg_cost", "type": "rightAligned", "valueFormatter": {"function": "num4(params.value)"}},
-    {"field": "last", "type": "rightAligned", "valueFormatter": {"function": "num4(params.value)"}},
-    {"field": "unrealized_pnl", "headerName": "Unrealised", "type": "rightAligned",
-     "valueFormatter": {"function": "num0(params.value)"}},
-    {"field": "net_pnl", "headerName": "Net P&L", "type": "rightAligned",
-     "valueFormatter": {"function": "num0(params.value)"}},
-]
-BLOCK_COLUMNS = [{"field": f} for f in ("ts", "decision", "rule", "strategy", "instrument", "reason")]
+POSITION_COLUMNS = column_defs([("strategy", {"width": 90}), ("instrument", {"minWidth": 170}), "sector",
+                                "quantity", "avg_cost", "last", "unrealized_pnl", "net_pnl"])
+BLOCK_COLUMNS = column_defs(["ts", "decision", "rule", "strategy", "instrument", "reason"])
 
 
 def _status_card(element_id: str, title: str) -> dbc.Col:
@@ -68,7 +61,8 @@ def _graph(element_id: str, md: int = 4) -> dbc.Col:
 
 def _grid(element_id: str, columns: list, height: int = 300) -> dag.AgGrid:
     return dag.AgGrid(id=element_id, columnDefs=columns, rowData=[], className="ag-theme-quartz",
-                      defaultColDef={"sortable": True, "resizable": True, "filter": True, "flex": 1},
+                      defaultColDef={"sortable": True, "resizable": True, "filter": True, "flex": 1,
+                                     "enableCellChangeFlash": True},
                       dashGridOptions={"localeText": {"noRowsToShow": "Nothing yet"}, "animateRows": False},
                       style={"height": f"{height}px"})
 

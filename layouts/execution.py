@@ -5,6 +5,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashapp.presentation.columns import column_def
 from layouts.common import page_header
 from layouts.ids import Execution as ids
 
@@ -15,11 +16,11 @@ PCT = {"type": "rightAligned", "valueFormatter": {"function": "num2(params.value
 
 def columns(by: str) -> list[dict]:
     return [
-        {"field": by, "pinned": "left", "minWidth": 130}, {"field": "orders", "type": "rightAligned"},
+        column_def(by, pinned="left", minWidth=130), column_def("orders", kind="int"),
         {"field": "fill_rate", "headerName": "Fill %", **PCT}, {"field": "reject_rate", "headerName": "Reject %", **PCT},
         {"field": "latency_p50_ms", "headerName": "Latency p50 ms", **NUM2},
         {"field": "latency_p95_ms", "headerName": "p95 ms", **NUM2},
-        {"field": "latency_p99_ms", "headerName": "p99 ms", **NUM2}, {"field": "fills", "type": "rightAligned"},
+        {"field": "latency_p99_ms", "headerName": "p99 ms", **NUM2}, column_def("fills", kind="int"),
         {"field": "avg_slippage_bps", "headerName": "Slippage bps", **NUM2},
         {"field": "price_improvement_bps", "headerName": "Improvement bps", **NUM2},
         {"field": "markout_1s_bps", "headerName": "Markout 1s", **NUM2},

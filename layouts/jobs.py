@@ -9,6 +9,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashapp.presentation.columns import column_def
 from layouts.common import empty_state, page_header
 from layouts.ids import Jobs
 
@@ -67,7 +68,7 @@ def jobs_page(can_launch: bool, can_cancel: bool, launch_token: str) -> html.Div
 def jobs_grid() -> dag.AgGrid:
     return dag.AgGrid(
         id=Jobs.GRID,
-        columnDefs=[{"field": field, "headerName": header, "flex": flex} for field, header, flex in COLUMNS],
+        columnDefs=[column_def(field, header_name=header, flex=flex) for field, header, flex in COLUMNS],
         rowData=[],
         defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 100},
         getRowId="params.data.id",

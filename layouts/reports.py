@@ -11,6 +11,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashapp.reports import FORMATS, REPORT_KINDS
+from dashapp.presentation.columns import column_def
 from layouts.common import page_header
 from layouts.ids import Reports
 
@@ -51,8 +52,8 @@ def layout(perms=frozenset(), **_):
 def _grid(grid_id: str, columns, empty_text: str, height: int, **column_extras) -> dag.AgGrid:
     return dag.AgGrid(
         id=grid_id,
-        columnDefs=[{"field": field, "headerName": header, "minWidth": width, "flex": width,
-                     **column_extras.get(field, {})} for field, header, width in columns],
+        columnDefs=[column_def(field, header_name=header, minWidth=width, flex=width, **column_extras.get(field, {}))
+                    for field, header, width in columns],
         rowData=[],
         defaultColDef={"sortable": True, "filter": True, "resizable": True},
         getRowId="params.data.id",

@@ -6,19 +6,18 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashapp.presentation.columns import column_defs
 from dashapp.security.permissions import Perm
 from layouts import risk_stress
 from layouts.common import empty_state, page_header
 from layouts.ids import Risk as ids
 from models.risk import BREACH_ACTIONS, LIMIT_KINDS
 
-MONEY = {"type": "rightAligned", "valueFormatter": {"function": "num0(params.value)"}}
-VAR_COLUMNS = [{"field": "scope", "pinned": "left", "width": 110}, {"field": "level", "width": 90}] + [
-    {"field": f, "headerName": f.replace("_", " "), **MONEY} for f in (
+VAR_COLUMNS = column_defs([("scope", {"pinned": "left", "width": 110}), ("level", {"width": 90})] + [
+    (f, {"valueFormatter": {"function": "num0(params.value)"}}) for f in (
         "historical_var", "historical_cvar", "parametric_var", "parametric_cvar", "cornish_fisher_var",
-        "monte_carlo_var")]
-GREEK_COLUMNS = [{"field": "underlying"}] + [{"field": f, **MONEY} for f in
-                                             ("delta", "gamma", "vega_1pct", "theta_day", "rho_1pct")]
+        "monte_carlo_var")])
+GREEK_COLUMNS = column_defs(["underlying", "delta", "gamma", "vega_1pct", "theta_day", "rho_1pct"])
 
 
 def _graph(element_id: str, md: int) -> dbc.Col:

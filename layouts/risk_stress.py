@@ -7,6 +7,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashapp.presentation.columns import column_defs
 from dashapp.security.permissions import Perm
 from layouts.common import empty_state
 
@@ -19,16 +20,11 @@ POSITIONS = "rk-stress-positions"
 BREAKDOWN = "rk-stress-breakdown"
 POLL = "rk-stress-poll"
 TOKEN = "rk-stress-token"
+LAUNCHED = "rk-stress-launched"  # the job this page launched, until its results are on show
 
-SCENARIO_COLUMNS = [
-    {"field": "name", "minWidth": 220}, {"field": "kind", "width": 120}, {"field": "description", "minWidth": 260},
-    {"field": "pnl", "headerName": "P&L", "type": "rightAligned", "valueFormatter": {"function": "num0(params.value)"}},
-    {"field": "result", "width": 100},
-]
-POSITION_COLUMNS = [{"field": "strategy"}, {"field": "symbol", "minWidth": 170}, {"field": "sector"},
-                    {"field": "quantity", "type": "rightAligned"},
-                    {"field": "pnl", "headerName": "P&L", "type": "rightAligned",
-                     "valueFormatter": {"function": "num0(params.value)"}}]
+SCENARIO_COLUMNS = column_defs([("name", {"minWidth": 220}), ("kind", {"width": 120}),
+                                ("description", {"minWidth": 260}), "pnl", ("result", {"width": 100})])
+POSITION_COLUMNS = column_defs(["strategy", ("symbol", {"minWidth": 170}), "sector", "quantity", "pnl"])
 
 
 def section(perms) -> html.Div:
@@ -40,6 +36,7 @@ def section(perms) -> html.Div:
                                      className="d-inline-block")], className="d-flex align-items-center mb-2"),
         dcc.Interval(id=POLL, interval=1500),
         dcc.Store(id=TOKEN, data=uuid.uuid4().hex),  # per page load: a retried click launches once
+        dcc.Store(id=LAUNCHED),
         html.Div(id=PROGRESS), html.Div(id=MESSAGE),
         html.Div("Historical scenarios replay the S&P 500's worst days and windows in the stored history on today's "
                  "positions; hypothetical ones shock equity, rates, FX and volatility. Options are fully repriced. "

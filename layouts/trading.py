@@ -6,35 +6,36 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashapp.presentation.columns import column_defs
 from layouts.common import empty_state, page_header
 from layouts.ids import Trading as ids
 
 NUM = {"filter": "agNumberColumnFilter", "type": "rightAligned"}
 TEXT = {"filter": "agTextColumnFilter", "filterParams": {"filterOptions": ["equals", "contains", "startsWith"]}}
-FMT2 = {"function": "num2(params.value)"}
+UNSORTED = {"sortable": False, "filter": False}  # computed in SQL per row: not a sort key of the page query
 
-BLOTTER_COLUMNS = [
-    {"field": "id", "headerName": "#", "width": 90, **NUM},
-    {"field": "created_at", "headerName": "Created (UTC)", "minWidth": 200, "filter": False},
-    {"field": "client_order_id", "headerName": "Order id", "minWidth": 180, **TEXT},
-    {"field": "status", **TEXT}, {"field": "side", "width": 90, **TEXT},
-    {"field": "instrument", "minWidth": 170, **TEXT}, {"field": "strategy", "width": 110, **TEXT},
-    {"field": "venue", "width": 100, **TEXT},
-    {"field": "quantity", **NUM}, {"field": "filled_quantity", "headerName": "Filled", **NUM},
-    {"field": "avg_fill_price", "headerName": "Avg price", **NUM, "valueFormatter": FMT2},
-    {"field": "slippage_bps", "headerName": "Slippage bps", "sortable": False, "filter": False,
-     "type": "rightAligned", "valueFormatter": FMT2},
-    {"field": "latency_ms", "headerName": "Latency ms", "sortable": False, "filter": False, "type": "rightAligned",
-     "valueFormatter": FMT2},
-    {"field": "parent_id", "headerName": "Parent", "width": 100, **NUM},
-]
+# Headers, units and formats come from the one column catalogue (dashapp/presentation/columns.py).
+BLOTTER_COLUMNS = column_defs([
+    ("id", {"width": 90}), "created_at", ("client_order_id", {"minWidth": 180, **TEXT}),
+    ("status", {"width": 130, **TEXT}), ("side", {"width": 80, **TEXT}), ("instrument", {"minWidth": 170, **TEXT}),
+    ("strategy", {"width": 110, **TEXT}), ("venue", {"width": 100, **TEXT}), "quantity", "limit_price",
+    "filled_quantity", "avg_fill_price", ("slippage_bps", UNSORTED), ("latency_ms", UNSORTED),
+    ("parent_id", {"width": 100}),
+])
+POSITION_FIELDS = ["strategy", "instrument", "quantity", "avg_cost", "last", "unrealized_pnl", "net_pnl"]
+SIGNAL_FIELDS = ["ts", "strategy", "instrument", "direction", "confidence"]
+CHILD_FIELDS = ["client_order_id", "venue", "status", "quantity", "filled_quantity", "avg_fill_price", "slippage_bps",
+                "latency_ms"]
+FILL_FIELDS = ["exec_id", "filled_at", "venue", "quantity", "price", "fee", "liquidity", "mid_at_fill"]
+# Rows that change flash; the blotter keeps its rows still while the desk "freezes" it (desk.js).
+FLASH = {"enableCellChangeFlash": True}
 
 
 def blotter() -> dag.AgGrid:
     return dag.AgGrid(
         id=ids.BLOTTER, columnDefs=BLOTTER_COLUMNS, rowModelType="infinite", className="ag-theme-quartz",
         getRowId="rowKey(params.data)",
-        defaultColDef={"sortable": True, "resizable": True, "floatingFilter": True, "minWidth": 100},
+        defaultColDef={"sortable": True, "resizable": True, "floatingFilter": True, "minWidth": 100, **FLASH},
         dashGridOptions={"cacheBlockSize": 100, "maxBlocksInCache": 20, "infiniteInitialRowCount": 100,
                          "animateRows": False,
                          "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True}},
@@ -43,8 +44,9 @@ def blotter() -> dag.AgGrid:
 
 
 def small_grid(element_id: str, fields: list[str], height: int = 260) -> dag.AgGrid:
-    return dag.AgGrid(id=element_id, columnDefs=[{"field": f} for f in fields], rowData=[],
-                      className="ag-theme-quartz", defaultColDef={"sortable": True, "resizable": True, "flex": 1},
+    return dag.AgGrid(id=element_id, columnDefs=column_defs(fields), rowData=[],
+                      className="ag-theme-quartz",
+                      defaultColDef={"sortable": True, "resizable": True, "flex": 1, "minWidth": 90, **FLASH},
                       dashGridOptions={"localeText": {"noRowsToShow": "Nothing yet"}}, style={"height": f"{height}px"})
 
 
@@ -59,14 +61,11 @@ def order_detail(detail: dict | None) -> html.Div:
         html.H6(f"Order {order['client_order_id']}", id="tr-detail-title"), html.Div(head, className="small mb-2"),
         html.Div("Child orders", className="small fw-semibold"),
         dag.AgGrid(id="tr-detail-children", rowData=detail["children"], className="ag-theme-quartz",
-                   columnDefs=[{"field": f} for f in ("client_order_id", "venue", "status", "quantity",
-                                                      "filled_quantity", "avg_fill_price", "slippage_bps",
-                                                      "latency_ms")],
+                   columnDefs=column_defs(CHILD_FIELDS),
                    defaultColDef={"flex": 1, "resizable": True}, style={"height": "170px"}),
         html.Div("Fills", className="small fw-semibold mt-2"),
         dag.AgGrid(id="tr-detail-fills", rowData=detail["fills"], className="ag-theme-quartz",
-                   columnDefs=[{"field": f} for f in ("exec_id", "filled_at", "venue", "quantity", "price", "fee",
-                                                      "liquidity", "mid_at_fill")],
+                   columnDefs=column_defs(FILL_FIELDS),
                    defaultColDef={"flex": 1, "resizable": True}, style={"height": "150px"}),
         html.Div("Events and risk-gate decisions", className="small fw-semibold mt-2"),
         html.Ul(events + [html.Li(f"{d['ts']} risk gate {d['decision']} {d['rule']} {d['reason']}")
@@ -88,10 +87,8 @@ def layout(**_):
         dbc.Row([dbc.Col(blotter(), md=8), dbc.Col(html.Div(order_detail(None), id=ids.DETAIL), md=4)],
                 className="g-2 mb-3"),
         dbc.Row([
-            dbc.Col([html.H6("Positions"), small_grid(ids.POSITIONS, ["strategy", "instrument", "quantity", "avg_cost",
-                                                                      "last", "unrealized_pnl", "net_pnl"])], md=6),
-            dbc.Col([html.H6("Recent signals"), small_grid(ids.SIGNALS, ["ts", "strategy", "instrument", "direction",
-                                                                         "confidence"])], md=4),
+            dbc.Col([html.H6("Positions"), small_grid(ids.POSITIONS, POSITION_FIELDS)], md=6),
+            dbc.Col([html.H6("Recent signals"), small_grid(ids.SIGNALS, SIGNAL_FIELDS)], md=4),
             dbc.Col(dcc.Graph(id=ids.ALLOCATION, config={"displaylogo": False}), md=2),
         ], className="g-2"),
     ])

@@ -27,6 +27,7 @@ COLUMNS = {
     "strategy": _strat.code,
     "venue": _venue.code,
     "quantity": Order.quantity,
+    "limit_price": Order.limit_price,
     "filled_quantity": Order.filled_quantity,
     "avg_fill_price": Order.avg_fill_price,
     "arrival_mid": Order.arrival_mid,
@@ -96,7 +97,7 @@ def query_orders(start: int = 0, end: int = 100, sort_model: list | None = None,
     end = min(end, start + MAX_PAGE)
     dialect = db.session.get_bind().dialect.name
     stmt = (sa.select(Order.id, Order.client_order_id, Order.created_at, Order.status, Order.side, Order.quantity,
-                      Order.filled_quantity, Order.avg_fill_price, Order.arrival_mid, Order.parent_id,
+                      Order.limit_price, Order.filled_quantity, Order.avg_fill_price, Order.arrival_mid, Order.parent_id,
                       Order.reject_reason, _inst.symbol.label("instrument"), _strat.code.label("strategy"),
                       _venue.code.label("venue"), SLIPPAGE_BPS.label("slippage_bps"),
                       _latency_expr(dialect).label("latency_ms"))

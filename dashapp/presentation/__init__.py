@@ -1,0 +1,1 @@
+"""Presentation catalogues shared by grids and exports (no Dash, no database)."""
