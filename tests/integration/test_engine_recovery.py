@@ -234,3 +234,29 @@ def test_an_ingest_outage_is_buffered_on_disk_and_replayed_in_order_once(cockpit
     assert buffered >= 5 and not (engine_proc.outbox_path.parent / "dead-letters.jsonl").exists()
     engine_proc.proc.send_signal(signal.SIGTERM)
     assert engine_proc.proc.wait(timeout=60) == 0, engine_proc.log()
+
+
+def test_recovery_endpoint_answers_only_the_engine_its_token_is_bound_to(server):
+    owner = users.create_user("test", "other-engine", PASSWORD, "trader")
+    _, secret = tokens.create_token("test", owner.id, "other", ["paper-2"])
+    client = server.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    refused = client.get(f"/api/v1/engines/{ENGINE}/recovery", headers=headers)
+    assert refused.status_code == 403 and refused.json["field"] == "engine_id"
+    fresh = client.get("/api/v1/engines/paper-2/recovery", headers=headers).json
+    assert (fresh["last_seq"], fresh["working_orders"], fresh["state"]) == (0, [], None)
+
+
+def test_the_equity_figure_marks_restarts_inside_its_range():
+    import pandas as pd
+
+    from layouts import figures
+
+    stamps = pd.date_range("2026-01-05 14:00", periods=10, freq="min", tz="UTC")
+    curve = pd.DataFrame({"ts": stamps, "equity": range(10), "drawdown": [0.0] * 10})
+    curve.attrs["restarts"] = [stamps[4], stamps[0] - pd.Timedelta(days=1)]  # the second is off the chart
+    figure = figures.equity(curve)
+    assert [s.name for s in figure.layout.shapes] == ["restart"]
+    assert pd.Timestamp(figure.layout.shapes[0].x0) == stamps[4]
+    assert [a.text for a in figure.layout.annotations] == ["restart"]
+    assert figures.equity(curve.drop(columns=[]).copy(), restarts=[]).layout.shapes  # attrs survive a copy
