@@ -11,11 +11,11 @@ from flask_login import current_user
 from dashapp.realtime import publish
 from dashapp.security.guards import guarded_callback
 from dashapp.security.permissions import Perm
-from dashapp.services import controls, desk, health, snapshots
+from dashapp.services import controls, desk, health, session_pnl, snapshots
 from dashapp.services.errors import ServiceError
 from layouts import figures
 from layouts.command_center import ACTIONS
-from layouts.command_center_parts import engine_card, infra_tiles, kill_card, risk_card
+from layouts.command_center_parts import engine_card, infra_tiles, kill_card, risk_card, session_pnl_figure
 from layouts.ids import CommandCenter as ids
 from layouts.ids import Shell
 
@@ -34,7 +34,7 @@ def build_status() -> tuple:
 def build_book() -> tuple:
     curve, positions = desk.equity_curve(), desk.open_positions()
     live = positions[positions["quantity"] != 0] if not positions.empty else positions
-    return (figures.equity(curve), figures.drawdown(curve), figures.daily_pnl(desk.daily_pnl(curve)),
+    return (figures.equity(curve), figures.drawdown(curve), session_pnl_figure(session_pnl.today(curve)),
             figures.bars(desk.notional_by_venue(), "venue", ["notional"], "Filled notional by venue (24 h)",
                          "No fills in the last 24 hours"),
             figures.bars(desk.exposure_by_sector(positions), "sector", ["net", "gross"], "Exposure by sector",

@@ -48,11 +48,12 @@ def register() -> None:
     def refresh(_n, _saved):
         return snapshots.shared("risk", build_risk, RISK_PERIOD)
 
-    # Only editors have the form, so only their pages fire this (its input lives in the form).
-    @guarded_callback(Perm.LIMITS_EDIT, Output(ids.LIMIT_PICK, "options"), Input(ids.LIMIT_SAVE, "n_clicks"))
-    def limit_options(_saved):
-        return [{"label": f"{l.kind} · {l.scope} = {l.limit_value:g} ({l.breach_action})", "value": str(l.id)}
-                for l in limit_service.list_limits()]
+    # Only editors have the form, so only their pages fire this (its input lives in the form). It
+    # fires once per page load; a save refreshes the options itself (below), after it committed:
+    # fired by the same click, this one used to read the list before the save and show the old value.
+    @guarded_callback(Perm.LIMITS_EDIT, Output(ids.LIMIT_PICK, "options"), Input(ids.LIMIT_PICK, "id"))
+    def limit_options(_loaded):
+        return limit_choices()
 
     @guarded_callback(Perm.LIMITS_EDIT, Output(ids.LIMIT_KIND, "value"), Output(ids.LIMIT_SCOPE, "value"),
                       Output(ids.LIMIT_VALUE, "value"), Output(ids.LIMIT_WARN, "value"),
@@ -65,7 +66,9 @@ def register() -> None:
         l = chosen[0]
         return l.kind, l.scope, l.limit_value, l.warn_at, l.breach_action, l.active
 
-    @guarded_callback(Perm.LIMITS_EDIT, Output(ids.LIMIT_MESSAGE, "children"), Input(ids.LIMIT_SAVE, "n_clicks"),
+    @guarded_callback(Perm.LIMITS_EDIT, Output(ids.LIMIT_MESSAGE, "children"),
+                      Output(ids.LIMIT_PICK, "options", allow_duplicate=True),
+                      Output(ids.LIMIT_PICK, "value", allow_duplicate=True), Input(ids.LIMIT_SAVE, "n_clicks"),
                       State(ids.LIMIT_KIND, "value"), State(ids.LIMIT_SCOPE, "value"), State(ids.LIMIT_VALUE, "value"),
                       State(ids.LIMIT_WARN, "value"), State(ids.LIMIT_ACTION, "value"),
                       State(ids.LIMIT_ACTIVE, "value"), prevent_initial_call=True)
@@ -74,11 +77,12 @@ def register() -> None:
             row = limit_service.save_limit(current_user.username, current_user.role_name, kind, scope, value, warn,
                                            action, bool(active))
         except ServiceError as err:
-            return dbc.Alert(err.message, color="danger", className="py-1 mb-0", id="rk-limit-error")
+            return (dbc.Alert(err.message, color="danger", className="py-1 mb-0", id="rk-limit-error"), no_update,
+                    no_update)
         monitor.evaluate()  # act on the new limit now, not at the next tick
         snapshots.invalidate("risk")  # and show it on every open War Room at once
-        return dbc.Alert(f"saved {row.kind} · {row.scope} = {row.limit_value:g}", color="success",
-                         className="py-1 mb-0", id="rk-limit-saved")
+        return (dbc.Alert(f"saved {row.kind} · {row.scope} = {row.limit_value:g}", color="success",
+                          className="py-1 mb-0", id="rk-limit-saved"), limit_choices(), str(row.id))
 
     @guarded_callback(Perm.VIEW_RISK, Output(ids.WHATIF_RESULT, "children"), Input(ids.WHATIF_RUN, "n_clicks"),
                       State(ids.WHATIF_INSTRUMENT, "value"), State(ids.WHATIF_SIDE, "value"),
@@ -89,3 +93,7 @@ def register() -> None:
         except ServiceError as err:
             return dbc.Alert(err.message, color="danger", className="py-1 mb-0", id="rk-whatif-error")
 
+
+def limit_choices() -> list[dict]:
+    return [{"label": f"{l.kind} · {l.scope} = {l.limit_value:g} ({l.breach_action})", "value": str(l.id)}
+            for l in limit_service.list_limits()]

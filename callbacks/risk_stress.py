@@ -16,8 +16,8 @@ from workers.celery_app import current_job_port
 
 
 def register() -> None:
-    @guarded_callback(Perm.JOBS_LAUNCH, Output(ids.MESSAGE, "children"), Input(ids.RUN, "n_clicks"),
-                      State(ids.TOKEN, "data"), prevent_initial_call=True)
+    @guarded_callback(Perm.JOBS_LAUNCH, Output(ids.MESSAGE, "children"), Output(ids.LAUNCHED, "data"),
+                      Input(ids.RUN, "n_clicks"), State(ids.TOKEN, "data"), prevent_initial_call=True)
     def run_all(n_clicks, token):
         # Keyed by the page's token and the click count (not a fresh uuid per call), so a retried
         # request finds the job of the first instead of launching a second run.
@@ -26,17 +26,23 @@ def register() -> None:
             job = jobs.launch(current_user.username, current_user.role_name, "stress_test", {},
                               idempotency_key=key, port=current_job_port())
         except ServiceError as err:
-            return dbc.Alert(err.message, color="danger", className="py-1", id="rk-stress-error")
-        return dbc.Alert(f"stress run {job.id[:8]} queued", color="info", className="py-1", id="rk-stress-queued")
+            return dbc.Alert(err.message, color="danger", className="py-1", id="rk-stress-error"), no_update
+        return (dbc.Alert(f"stress run {job.id[:8]} queued", color="info", className="py-1", id="rk-stress-queued"),
+                job.id)
 
     @guarded_callback(Perm.VIEW_RISK, Output(ids.RUNS, "options"), Output(ids.PROGRESS, "children"),
-                      Input(ids.POLL, "n_intervals"), Input(ids.MESSAGE, "children"))
-    def runs(_n, _msg):
+                      Output(ids.RUNS, "value"), Output(ids.LAUNCHED, "data", allow_duplicate=True),
+                      Input(ids.POLL, "n_intervals"), Input(ids.MESSAGE, "children"), State(ids.RUNS, "value"),
+                      State(ids.LAUNCHED, "data"), prevent_initial_call="initial_duplicate")
+    def runs(_n, _msg, shown, launched):
         recent = jobs.list_jobs(job_type_name="stress_test", limit=20)
         running = next((j for j in recent if j.state in ("queued", "running")), None)
         options = [{"label": f"{j.created_at:%Y-%m-%d %H:%M:%S} · {j.created_by} · {j.state}", "value": j.id}
                    for j in recent if j.state == "succeeded"]
-        return options, ids.progress(jobs.summary(running) if running else None)
+        # The results used to wait for someone to pick the run in the list: show the run this page
+        # launched as soon as it succeeds (once; a later pick is the user's), else the newest run.
+        pick, done = stress_pick(options, shown, launched, {j.id: j.state for j in recent})
+        return options, ids.progress(jobs.summary(running) if running else None), pick, done
 
     @guarded_callback(Perm.VIEW_RISK, Output(ids.SCENARIOS, "rowData"), Input(ids.RUNS, "value"),
                       prevent_initial_call=True)
@@ -56,3 +62,19 @@ def register() -> None:
         if picked is None:
             return [], no_update
         return picked["positions"], ids.breakdown(picked)
+
+
+FINISHED = ("succeeded", "failed", "canceled", "timed_out")
+
+
+def stress_pick(options: list[dict], shown, launched, states: dict) -> tuple:
+    """(the run to show, what to keep as "launched"): the launched run once it succeeded, the newest
+    run when none is on show, the user's pick otherwise."""
+    values = [o["value"] for o in options]
+    if launched and launched in values:
+        return launched, None
+    if launched and states.get(launched) in FINISHED:
+        return no_update, None  # it failed: nothing to show, stop waiting
+    if not shown and values:
+        return values[0], no_update
+    return no_update, no_update

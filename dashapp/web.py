@@ -6,10 +6,10 @@ from flask import Flask, redirect
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-from dashapp import PACKAGE_DIR
+from dashapp import PACKAGE_DIR, assets_serving
 from dashapp.pages import register_pages, visible_pages
 from dashapp.security import capacity, guards, headers
-from dashapp.services import app_settings
+from dashapp.services import app_settings, preferences
 from layouts import shell
 
 
@@ -20,7 +20,8 @@ def _shell_layout():
     settings = dash.get_app().server.config["COCKPIT_SETTINGS"]
     pages = [(page.title, page.path) for page in visible_pages()]
     return shell.layout(pages, current_user.username, current_user.role_name, settings.env,
-                        app_settings.get("trading_mode") or "paper", current_user.theme == "dark")
+                        app_settings.get("trading_mode") or "paper", current_user.theme == "dark",
+                        preferences.for_user(current_user.id))
 
 
 def build_dash(server: Flask) -> dash.Dash:
@@ -36,6 +37,9 @@ def build_dash(server: Flask) -> dash.Dash:
         update_title=None,
         serve_locally=True,
     )
+    # plotly.js as a fingerprinted script in the page: no graph waits for a lazily injected,
+    # unversioned plotly.min.js (the cause of the ~50 s stalls; see dashapp.assets_serving).
+    assets_serving.load_plotly_with_the_page()
     register_pages()
     app.layout = _shell_layout
 
@@ -49,6 +53,7 @@ def build_dash(server: Flask) -> dash.Dash:
     server.add_url_rule("/favicon.ico", "favicon", lambda: redirect("/_favicon.ico", code=301))
     # Last: the policy's script hashes must cover every inline script the pages and callbacks added.
     headers.install(server, app)
+    assets_serving.install(server)  # compression + long cache for versioned files
 
     @server.after_request
     def _csrf_cookie(response):

@@ -39,7 +39,24 @@ def infra_tiles(tiles) -> dbc.Row:
     return dbc.Row([
         dbc.Col(dbc.Card(dbc.CardBody([
             html.Div(t.name, className="small text-body-secondary"),
-            html.Div(t.state.upper(), className=f"h6 mb-0 text-{t.colour}", id=f"tile-{t.key}"),
+            html.Div(t.label, className=f"h6 mb-0 text-{t.colour}", id=f"tile-{t.key}"),
             html.Div(t.detail, className="small text-truncate", title=t.detail),
         ])), md=2) for t in tiles
     ], className="g-2")
+
+
+def session_pnl_figure(view) -> "go.Figure":
+    """Today's intraday P&L (services.session_pnl.SessionPnl) as a line from the session start."""
+    import plotly.graph_objects as go
+
+    from layouts import figures
+
+    if view.points.empty:
+        return figures.empty("Today's P&L", "No P&L snapshots since the session start (00:00 UTC)")
+    last = view.last
+    colour = "#198754" if last >= 0 else "#dc3545"
+    figure = go.Figure(go.Scattergl(x=view.points["ts"], y=view.points["pnl"], mode="lines", fill="tozeroy",
+                                    line={"color": colour}, name="P&L today"))
+    figure.update_layout(title=f"Today's P&L {last:+,.0f} (vs {view.baseline_kind})", margin=figures.MARGIN,
+                         height=260, meta={"pnl": round(last, 2), "baseline": view.baseline_kind})
+    return figure

@@ -13,6 +13,13 @@ class Shell:
     LIVE_BADGE = "shell-live-badge"
     LIVE_EVENTS = "live-events"  # the newest pushed event; pages listen to it
     LIVE_SINK = "shell-live-sink"
+    REFRESH = "shell-refresh"  # this page's auto-refresh choice
+    TIME_RANGE = "shell-time-range"  # the global time range of history charts
+    PREFS = "shell-prefs"  # the user's stored preferences, loaded with the page
+    REFRESH_MAP = "shell-refresh-map"  # path -> the intervals a refresh choice drives
+    REFRESH_APPLIED = "shell-refresh-applied"
+    PREFS_STATUS = "shell-prefs-status"
+    STATUS_INTERVAL = "shell-status-interval"  # keeps the trading-mode badge current
 
 
 class Admin:

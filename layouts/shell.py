@@ -5,26 +5,41 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from layouts import desk
+from layouts import refresh
 from layouts.ids import Shell
 
 
+MODE_COLOURS = {"live": "danger", "paper": "success"}
+PUSH_TITLE = ("How this page gets updates. Push: connected = the server pushes changes as they happen; "
+              "Push: polling = the page asks on its own schedule. It says nothing about the trading mode.")
+STATUS_INTERVAL_MS = 5000  # the trading-mode badge is read again this often (and on every pushed event)
+
+
+def mode_badge_parts(trading_mode: str) -> tuple[str, str]:
+    """(text, colour) of the trading-mode badge."""
+    mode = (trading_mode or "paper").lower()
+    return f"{'LIVE TRADING' if mode == 'live' else mode.upper()}", MODE_COLOURS.get(mode, "secondary")
+
+
 def navbar(pages: list[tuple[str, str]], username: str, role: str, env: str, trading_mode: str,
-           dark: bool) -> dbc.Navbar:
+           dark: bool, time_range: str | None = None) -> dbc.Navbar:
     links = [dbc.NavItem(dbc.NavLink(title, href=path, active="exact", id=f"nav-{path.strip('/') or 'home'}"))
              for title, path in pages]
-    mode_colour = "danger" if trading_mode == "live" else "success"
+    mode_text, mode_colour = mode_badge_parts(trading_mode)
     env_colour = {"prod": "danger", "staging": "warning"}.get(env, "info")
     return dbc.Navbar(
         dbc.Container(
             [
                 dbc.NavbarBrand("Cockpit", href="/", className="fw-semibold"),
-                dbc.Nav(links, id=Shell.NAV, navbar=True, className="me-auto flex-wrap"),
+                dbc.Nav(links, id=Shell.NAV, navbar=True, className="me-auto flex-nowrap desk-nav"),
                 html.Div(
                     [
-                        dbc.Badge("POLLING", color="secondary", id=Shell.LIVE_BADGE, className="me-1",
-                                  title="Live updates: LIVE = pushed by the server, POLLING = refreshed periodically"),
-                        dbc.Badge(trading_mode.upper(), color=mode_colour, id=Shell.MODE_BADGE, className="me-1",
-                                  title="Trading mode"),
+                        refresh.controls(Shell.REFRESH, Shell.TIME_RANGE, time_range),
+                        dbc.Badge("↻ Push: polling", color="secondary", id=Shell.LIVE_BADGE, className="me-1",
+                                  title=PUSH_TITLE),
+                        dbc.Badge(mode_text, color=mode_colour, id=Shell.MODE_BADGE, className="me-1",
+                                  title="Trading mode (kept current without a reload)"),
                         dbc.Badge(env.upper(), color=env_colour, id=Shell.ENV_BADGE, className="me-3",
                                   title="COCKPIT_ENV"),
                         dbc.Switch(id=Shell.THEME_SWITCH, label="Dark", value=dark, className="me-3 mb-0"),
@@ -58,15 +73,22 @@ def _csrf_token() -> str:
     return generate_csrf() if has_request_context() else ""
 
 
-def layout(pages, username, role, env, trading_mode, dark) -> html.Div:
+def layout(pages, username, role, env, trading_mode, dark, prefs: dict | None = None) -> html.Div:
+    prefs = prefs or {}
     return html.Div(
         [
             dcc.Location(id=Shell.URL),
+            *desk.shell_parts(),  # figure templates per theme (assets/desk.js applies them)
+            dcc.Store(id=Shell.PREFS, data=prefs),
+            dcc.Store(id=Shell.REFRESH_MAP, data=refresh.interval_map()),
+            html.Div(id=Shell.REFRESH_APPLIED, style={"display": "none"}),
+            html.Div(id=Shell.PREFS_STATUS, style={"display": "none"}),
+            dcc.Interval(id=Shell.STATUS_INTERVAL, interval=STATUS_INTERVAL_MS),
             html.Div(id=Shell.THEME_SINK, style={"display": "none"}),
             html.Div(id=Shell.THEME_STATUS, style={"display": "none"}),
             html.Div(id=Shell.LIVE_SINK, style={"display": "none"}),
             dcc.Store(id=Shell.LIVE_EVENTS),
-            navbar(pages, username, role, env, trading_mode, dark),
+            navbar(pages, username, role, env, trading_mode, dark, prefs.get("time_range")),
             dbc.Container(dash.page_container, fluid=True, id="page-body"),
         ]
     )

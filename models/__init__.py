@@ -12,10 +12,11 @@ from models.engine import (ControlAction, EngineControl, EngineEvent, EngineStat
                            RiskDecision, Signal)
 from models.risk import LimitBreach, RiskLimit
 from models.reports import ReportRun, ReportSchedule
+from models.preferences import UserPreference
 
 __all__ = [
     "utcnow", "Role", "User", "ApiToken", "AuditRecord", "Job", "JobState", "AppSetting",
     "Account", "Instrument", "Strategy", "Venue", "Fill", "Order", "Position", "Bar", "Quote",
     "ControlAction", "EngineControl", "EngineEvent", "EngineState", "KillSwitch", "PnlSnapshot", "RiskDecision",
-    "Signal", "LimitBreach", "RiskLimit", "ReportRun", "ReportSchedule",
+    "Signal", "LimitBreach", "RiskLimit", "ReportRun", "ReportSchedule", "UserPreference",
 ]

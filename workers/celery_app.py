@@ -130,13 +130,17 @@ def _dispose_inherited_engines(**_) -> None:
             db.engine.dispose(close=False)
 
 
+def risk_period(settings: Settings) -> float:
+    return float(worker_option(settings, "risk_monitor_every_seconds", "5"))
+
+
 def beat_schedule(settings: Settings) -> dict:
     """Both entries are cheap: the reaper is one indexed query (plus a broadcast `inspect active`
     only when a running job has gone quiet), the health check a job of a few tens of milliseconds."""
     reap = float(worker_option(settings, "reap_every_seconds", "60"))
     check = float(worker_option(settings, "health_check_every_seconds", "300"))
     reports = float(worker_option(settings, "report_schedules_every_seconds", "30"))
-    risk = float(worker_option(settings, "risk_monitor_every_seconds", "5"))
+    risk = risk_period(settings)
     return {
         "reap-stale-jobs": {"task": REAP_STALE_JOBS, "schedule": reap, "options": {"expires": reap}},
         "health-check": {"task": LAUNCH_SCHEDULED_JOB, "schedule": check, "args": ("health_check", None, check),
@@ -241,7 +245,9 @@ class CeleryJobPort:
     def submit(self, job_id: str, queue: str, soft_time_limit: int, time_limit: int) -> None:
         if queue not in QUEUES:
             raise ValueError(f"queue {queue!r} is not one of {', '.join(QUEUES)}")
-        self.app.send_task(RUN_JOB, args=[job_id], task_id=job_id, queue=queue,
+        # ignore_result: the job row is the result; without it a Redis result backend subscribes per
+        # launch and, while Redis is down, retries for ~20 s before the launch can answer 503.
+        self.app.send_task(RUN_JOB, args=[job_id], task_id=job_id, queue=queue, ignore_result=True,
                            soft_time_limit=soft_time_limit, time_limit=time_limit)
 
     def revoke(self, job_id: str) -> None:

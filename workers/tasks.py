@@ -14,7 +14,7 @@ from dashapp.services import job_recovery, jobs
 from models import utcnow
 from workers.celery_app import (LAUNCH_SCHEDULED_JOB, MONITOR_RISK, REAP_STALE_JOBS, RUN_JOB, RUN_REPORT_SCHEDULES,
                                 CeleryJobPort, FlaskTask, cancel_grace_seconds, flask_server,
-                                heartbeat_seconds, requeue_after_seconds)
+                                heartbeat_seconds, requeue_after_seconds, risk_period)
 from workers.heartbeat import Heartbeat
 
 
@@ -96,6 +96,10 @@ def run_report_schedules(self) -> dict:
 def monitor_risk(self) -> str:
     """Beat's risk tick: measure every active limit and carry out breach actions (block new orders,
     kill switch, alert). Returns the desk's risk level."""
+    from dashapp.services import health
     from dashapp.services.risk import monitor
 
+    # Beat sends this tick every few seconds and a worker runs it: the Worker and Beat tiles' heartbeat.
+    health.record_worker_heartbeat(health.sent_at_from_expiry(self.request.expires, risk_period(_settings())),
+                                   self.request.hostname or "worker")
     return monitor.evaluate().level

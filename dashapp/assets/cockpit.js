@@ -18,8 +18,9 @@
 
   function setLive(state) {
     liveState = state;
-    const colour = { live: "success", connecting: "warning", polling: "secondary" }[state];
-    const label = { live: "LIVE", connecting: "CONNECTING", polling: "POLLING" }[state];
+    // Says how the page is updated, never "LIVE" (that read as live trading; the mode badge says that).
+    const colour = { live: "info", connecting: "warning", polling: "secondary" }[state];
+    const label = { live: "⇅ Push: connected", connecting: "… Push: connecting", polling: "↻ Push: polling" }[state];
     window.dash_clientside.set_props("shell-live-badge", { children: label, color: colour });
   }
 
@@ -175,6 +176,9 @@
         if (fromEvent) {
           const topic = event && event.topic ? event.topic : "";
           if (topic === "ingest.orders" || topic === "ingest.fills") {
+            if (window.cockpitDesk && window.cockpitDesk.hold(gridId)) {
+              return window.dash_clientside.no_update; // frozen by the desk (desk.js replays it)
+            }
             api.refreshInfiniteCache();
           }
         } else {

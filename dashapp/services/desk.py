@@ -8,10 +8,10 @@ import pandas as pd
 import sqlalchemy as sa
 
 from dashapp.extensions import db
-from dashapp.services import controls, rawsql
+from dashapp.services import rawsql
 from dashapp.services import read_bounds as rb
 from dashapp.services.positions import unrealized_pnl
-from models import (Fill, Instrument, LimitBreach, Order, PnlSnapshot, Position, Quote, RiskDecision, Signal,
+from models import (Fill, Instrument, Order, PnlSnapshot, Position, Quote, RiskDecision, Signal,
                     Strategy, Venue, utcnow)
 
 
@@ -167,28 +167,9 @@ def strategy_allocation() -> list[dict]:
 
 
 def risk_state() -> tuple[str, list[str]]:
-    """OK / WARNING / CRITICAL with the reasons. Limit utilisation joins this with the risk kernels."""
-    view = controls.engine_view()
-    reasons, level = [], "OK"
-    if view.kill_switch_active:
-        reasons.append(f"kill switch on: {view.kill_switch_reason}")
-        level = "CRITICAL"
-    if view.actual in ("crashed",) or (view.desired == "running" and view.actual in ("stale", "unknown", "stopped")):
-        reasons.append(f"engine desired {view.desired}, actually {view.actual}")
-        level = "CRITICAL" if view.actual == "crashed" else max(level, "WARNING", key=_rank)
-    breaches = db.session.execute(sa.select(LimitBreach.detail).where(LimitBreach.closed_at.is_(None))).scalars().all()
-    if breaches:
-        reasons += [f"limit breach: {b}" for b in breaches]
-        level = "CRITICAL"
-    if view.block_new_orders_reason:
-        reasons.append("new orders blocked by the risk monitor")
-    blocks = db.session.execute(sa.select(sa.func.count()).select_from(RiskDecision).where(
-        RiskDecision.decision == "block", RiskDecision.ts >= utcnow() - timedelta(minutes=5))).scalar()
-    if blocks:
-        reasons.append(f"{blocks} risk-gate blocks in the last 5 minutes")
-        level = max(level, "WARNING", key=_rank)
-    return level, reasons
+    """OK / WARNING / CRITICAL with the reasons and notes: the one definition in services.risk.state,
+    which the Risk War Room shows too."""
+    from dashapp.services.risk import state
 
-
-def _rank(level: str) -> int:
-    return {"OK": 0, "WARNING": 1, "CRITICAL": 2}[level]
+    current = state.current()
+    return current.level, current.reasons + current.notes

@@ -1,12 +1,16 @@
 """Infrastructure health as the cockpit shows it: one tile per part of the system.
 
-Worker and beat prove themselves with a heartbeat task: beat sends it every few seconds with the
-time it was sent, a worker runs it and stamps both times (see workers.tasks.stamp_heartbeat). A
-fresh stamp proves both are alive; a stale one says which side stopped answering, as far as it can."""
+Worker and beat prove themselves with evidence they leave in the store. The tiles said UNKNOWN
+for hours while jobs ran because the heartbeat they read was never written: nothing called
+`record_worker_heartbeat`. Now beat's risk-monitor tick (sent every 5 s, run by a worker) stamps
+it (workers.tasks.monitor_risk), and a worker's job activity (a running job's heartbeat, a job's
+end) counts as a sign of life too, so a worker busy with a long job is UP, not UNKNOWN."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
 
 from flask import current_app
 
@@ -26,33 +30,74 @@ class Tile:
     detail: str
 
     @property
+    def label(self) -> str:
+        """What the tile reads: UP, DOWN, STALE or UNKNOWN."""
+        return {"ok": "UP"}.get(self.state, self.state.upper())
+
+    @property
     def colour(self) -> str:
         return {"ok": "success", "down": "danger", "stale": "warning"}.get(self.state, "secondary")
 
 
-def record_worker_heartbeat(sent_at: str, hostname: str) -> None:
+def record_worker_heartbeat(sent_at: str | None, hostname: str) -> None:
+    """A beat-sent task ran on a worker: `sent_at` is when beat sent it (ISO; None when unknown)."""
     from dashapp.extensions import db
 
-    app_settings.put(HEARTBEAT_KEY, {"sent_at": sent_at, "ran_at": utcnow().isoformat(), "hostname": hostname},
+    ran_at = utcnow().isoformat()
+    app_settings.put(HEARTBEAT_KEY, {"sent_at": sent_at or ran_at, "ran_at": ran_at, "hostname": hostname},
                      "worker")
     db.session.commit()
 
 
-def _age(iso: str | None) -> float | None:
+def sent_at_from_expiry(expires, period_s: float) -> str | None:
+    """When beat sent a task whose schedule entry sets `expires=period_s`: Celery turns that into an
+    absolute expiry at send time, so the send time is the expiry minus the period."""
+    if not expires:
+        return None
+    try:
+        stamp = expires if isinstance(expires, datetime) else datetime.fromisoformat(str(expires))
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=timezone.utc)
+    return (stamp - timedelta(seconds=period_s)).isoformat()
+
+
+def _age(iso) -> float | None:
     if not iso:
         return None
-    return (utcnow() - datetime.fromisoformat(iso)).total_seconds()
+    stamp = iso if isinstance(iso, datetime) else datetime.fromisoformat(iso)
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=timezone.utc)
+    return max(0.0, (utcnow() - stamp).total_seconds())
+
+
+def _last_job_activity():
+    """The newest sign of a worker at work: a running job's heartbeat or start, or a job's end."""
+    from dashapp.extensions import db
+    from models import Job
+
+    values = db.session.execute(sa.select(sa.func.max(Job.heartbeat_at), sa.func.max(Job.started_at),
+                                          sa.func.max(Job.finished_at))).one()
+    stamps = [v for v in values if v is not None]
+    return max(stamps) if stamps else None
 
 
 def _worker_tiles() -> list[Tile]:
     beat = app_settings.get(HEARTBEAT_KEY) or {}
-    ran, sent = _age(beat.get("ran_at")), _age(beat.get("sent_at"))
+    stamp_age, sent = _age(beat.get("ran_at")), _age(beat.get("sent_at"))
+    job_age = _age(_last_job_activity())
+    ages = [a for a in (stamp_age, job_age) if a is not None]
+    ran = min(ages) if ages else None
     if ran is None:
-        return [Tile("worker", "Worker", "unknown", "no heartbeat yet"), Tile("beat", "Beat", "unknown",
-                                                                              "no heartbeat yet")]
-    fresh = ran <= STALE_AFTER_S
-    worker = Tile("worker", "Worker", "ok" if fresh else "stale", f"{beat.get('hostname', '?')}, {ran:.0f} s ago")
-    beat_tile = Tile("beat", "Beat", "ok" if fresh else "stale", f"last tick sent {sent:.0f} s ago")
+        worker = Tile("worker", "Worker", "unknown", "no heartbeat and no job activity yet")
+    else:
+        source = beat.get("hostname", "?") if ran == stamp_age else "job activity"
+        worker = Tile("worker", "Worker", "ok" if ran <= STALE_AFTER_S else "stale", f"{source}, {ran:.0f} s ago")
+    if sent is None:
+        beat_tile = Tile("beat", "Beat", "unknown", "no scheduled tick seen yet")
+    else:
+        beat_tile = Tile("beat", "Beat", "ok" if sent <= STALE_AFTER_S else "stale", f"last tick sent {sent:.0f} s ago")
     return [worker, beat_tile]
 
 

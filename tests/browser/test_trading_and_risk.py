@@ -100,7 +100,7 @@ def test_new_orders_and_fills_appear_live_without_reload(started, book):
     login_as(started, "trader1", path="/trading")
     started.driver.get(url(started, "/trading"))
     until(lambda: "o-11" in grid_column(started, "tr-blotter", "client_order_id"), 30, msg="blotter never filled")
-    started.wait_for_text_to_equal("#shell-live-badge", "LIVE", timeout=30)
+    started.wait_for_text_to_equal("#shell-live-badge", "⇅ Push: connected", timeout=30)
 
     def post(kind: str, items: list[dict]) -> None:
         response = requests.post(url(started, f"/api/v1/ingest/{kind}"), json={"engine_id": "paper-1", "items": items},

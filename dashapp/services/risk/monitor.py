@@ -18,6 +18,7 @@ from dashapp.realtime import publish
 from dashapp.services import app_settings, audit, controls, desk
 from dashapp.services.risk import limits as limit_service
 from dashapp.services.risk import measures
+from dashapp.services.risk import state as risk_state
 from dashapp.services.risk.book import load_book
 from dashapp.services.unit_of_work import unit_of_work
 from models import LimitBreach, utcnow
@@ -33,6 +34,7 @@ class Evaluation:
     equity: float
     seconds: float
     level: str  # OK | WARNING | CRITICAL
+    state: object = None  # services.risk.state.RiskState: the level with its reasons and notes
 
 
 def day_pnl_and_drawdown() -> tuple[float, float]:
@@ -60,9 +62,8 @@ def evaluate(apply_actions: bool = True) -> Evaluation:
             for limit in limit_service.list_limits(active_only=True)]
     if apply_actions:
         _act(used)
-    level = "CRITICAL" if any(u.status == "BREACH" for u in used) else (
-        "WARNING" if any(u.status == "WARNING" for u in used) else "OK")
-    return Evaluation(used, table, book.equity, time.perf_counter() - started, level)
+    state = risk_state.assess(used)  # the one definition of the desk's risk level (services.risk.state)
+    return Evaluation(used, table, book.equity, time.perf_counter() - started, state.level, state)
 
 
 def _open_breaches() -> dict[int, LimitBreach]:
