@@ -19,3 +19,10 @@ def register_all() -> None:
     from callbacks import admin_data_quality  # the Admin page's data-quality section
 
     admin_data_quality.register()
+    from callbacks import desk_views, prices, regime  # issue 10's views: prices, routing, risk gate, options
+
+    for module in (prices, desk_views, regime):
+        module.register()
+    from callbacks import desk  # the visual system: figure templates per theme, grid freeze
+
+    desk.register()

@@ -7,6 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from dashapp.presentation.columns import column_defs
+from layouts import desk
 from layouts.common import empty_state, page_header
 from layouts.ids import Trading as ids
 
@@ -43,8 +44,8 @@ def blotter() -> dag.AgGrid:
     )
 
 
-def small_grid(element_id: str, fields: list[str], height: int = 260) -> dag.AgGrid:
-    return dag.AgGrid(id=element_id, columnDefs=column_defs(fields), rowData=[],
+def small_grid(element_id: str, fields: list[str], height: int = 260, **grid) -> dag.AgGrid:
+    return dag.AgGrid(id=element_id, columnDefs=column_defs(fields), rowData=[], **grid,
                       className="ag-theme-quartz",
                       defaultColDef={"sortable": True, "resizable": True, "flex": 1, "minWidth": 90, **FLASH},
                       dashGridOptions={"localeText": {"noRowsToShow": "Nothing yet"}}, style={"height": f"{height}px"})
@@ -82,12 +83,14 @@ def layout(**_):
             dbc.Col(dbc.Input(id=ids.SEARCH, placeholder="Quick search: order id prefix, symbol, strategy or status",
                               debounce=True, type="search"), md=6),
             dbc.Col(dbc.Switch(id=ids.PARENTS_ONLY, label="Parent orders only", value=False), md=3),
+            dbc.Col(desk.freeze_switch("Freeze blotter"), md=3),
         ], className="mb-2"),
         html.Div(id=ids.BLOTTER_MESSAGE, className="small text-danger mb-1"),  # a refused grid request
         dbc.Row([dbc.Col(blotter(), md=8), dbc.Col(html.Div(order_detail(None), id=ids.DETAIL), md=4)],
                 className="g-2 mb-3"),
         dbc.Row([
-            dbc.Col([html.H6("Positions"), small_grid(ids.POSITIONS, POSITION_FIELDS)], md=6),
+            dbc.Col([html.H6("Positions"),
+                     small_grid(ids.POSITIONS, POSITION_FIELDS, getRowId="positionKey(params.data)")], md=6),
             dbc.Col([html.H6("Recent signals"), small_grid(ids.SIGNALS, SIGNAL_FIELDS)], md=4),
             dbc.Col(dcc.Graph(id=ids.ALLOCATION, config={"displaylogo": False}), md=2),
         ], className="g-2"),

@@ -70,3 +70,6 @@ dagcomponentfuncs.DeskBadge = function (props) {
   const tone = STATUS_TONE[value.toLowerCase()] || "secondary";
   return window.React.createElement("span", {className: "badge desk-badge text-bg-" + tone}, value);
 };
+
+// A position is one (strategy, instrument): a stable row id lets changed cells flash in place.
+dagfuncs.positionKey = function (data) { return data ? String(data.strategy) + "|" + String(data.instrument) : undefined; };

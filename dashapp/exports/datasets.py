@@ -96,6 +96,18 @@ def _keyset(stmt, id_column, lo: int | None, hi: int | None, chunk_rows: int, ti
     return chunks
 
 
+def _newest(stmt, id_column, times: list[int]):
+    """The newest `n` rows of `stmt` (highest ids first), for a report that shows only some rows:
+    the rows a desk asks about are today's, not the first ever stored."""
+
+    def newest(n: int):
+        with db.engine.connect() as conn:
+            rows = list(_driver_rows(conn, stmt.order_by(id_column.desc()).limit(n)))
+        return [_with_times(row, times) for row in rows] if times else rows
+
+    return newest
+
+
 def _with_times(row, times):
     row = list(row)
     for i in times:
@@ -175,7 +187,8 @@ def _orders(params: ExportParams, resolved: dict, chunk_rows: int) -> ExportData
             .join(Instrument, Instrument.id == Order.instrument_id).outerjoin(Venue, Venue.id == Order.venue_id)
             .where(*where))
     chunks = _keyset(stmt, Order.id, lo, hi, chunk_rows, _time_positions(ORDER_FIELDS))
-    table = Table("Orders", [Column(n, k) for n, k, _ in ORDER_FIELDS], chunks, count, ORDER_PDF)
+    table = Table("Orders", [Column(n, k) for n, k, _ in ORDER_FIELDS], chunks, count, ORDER_PDF,
+                  newest=_newest(stmt, Order.id, _time_positions(ORDER_FIELDS)))
 
     def charts():
         return [_grouped("Orders by status", Order.status, sa.func.count(), Order, where),
@@ -211,7 +224,8 @@ def _fills(params: ExportParams, resolved: dict, chunk_rows: int) -> ExportData:
             .join(Strategy, Strategy.id == Fill.strategy_id).join(Instrument, Instrument.id == Fill.instrument_id)
             .join(Venue, Venue.id == Fill.venue_id).where(*where))
     chunks = _keyset(stmt, Fill.id, lo, hi, chunk_rows, _time_positions(FILL_FIELDS))
-    table = Table("Fills", [Column(n, k) for n, k, _ in FILL_FIELDS], chunks, count, FILL_PDF)
+    table = Table("Fills", [Column(n, k) for n, k, _ in FILL_FIELDS], chunks, count, FILL_PDF,
+                  newest=_newest(stmt, Fill.id, _time_positions(FILL_FIELDS)))
     notional = sa.func.sum(_FILL_NOTIONAL)
     on_instrument = [(Instrument, Instrument.id == Fill.instrument_id)]
 

@@ -35,6 +35,7 @@ class Table:
     chunks: Callable[[], Iterator[Chunk]]
     count: int | None = None
     pdf_columns: list[str] | None = None  # the columns a PDF page has room for (default: all)
+    newest: Callable[[int], Chunk] | None = None  # the newest n rows, newest first (a report's excerpt)
 
     @property
     def slug(self) -> str:

@@ -79,7 +79,7 @@ def create_user(actor: str, username: str, password: str, role: str, display_nam
         raise Conflict(f"user name {username!r} is already taken", field="username")
     with unit_of_work() as session:
         user = User(username=username, display_name=(display_name or username).strip()[:120],
-                    password_hash=hash_password(password), role_name=role, active=True, theme="light")
+                    password_hash=hash_password(password), role_name=role, active=True, theme="dark")  # the desk's default
         session.add(user)
         session.flush()
         audit.record(actor, "user.create", f"user:{username}", {"role": role})

@@ -56,26 +56,27 @@ def test_viewer_opening_admin_by_url_gets_403_and_no_users_grid(started, cockpit
     assert status == 403
 
 
-def test_theme_switch_sets_dark_mode_and_it_is_remembered_after_logout(started, cockpit):
+def test_theme_is_dark_by_default_and_a_switch_to_light_is_remembered_after_logout(started, cockpit):
     from dashapp.services import users
 
     username = cockpit.usernames["viewer"]
     login_as(started, username)
-    wait_for_html_attribute(started, "data-bs-theme", "light")
+    wait_for_html_attribute(started, "data-bs-theme", "dark")  # the desk's default for a new user
+    assert html_attribute(started, "data-ag-theme-mode") == "dark"
 
     started.find_element("#shell-theme-switch").click()
-    wait_for_html_attribute(started, "data-bs-theme", "dark")
-    assert html_attribute(started, "data-ag-theme-mode") == "dark"
+    wait_for_html_attribute(started, "data-bs-theme", "light")
+    assert html_attribute(started, "data-ag-theme-mode") == "light"
 
     def saved_theme():
         with cockpit.db():
             return users.find_by_username(username).theme
 
-    until(lambda: saved_theme() == "dark", 20, msg="the dark theme was never saved for the user")
+    until(lambda: saved_theme() == "light", 20, msg="the light theme was never saved for the user")
 
     logout(started)
     login_as(started, username)
-    wait_for_html_attribute(started, "data-bs-theme", "dark")
-    assert html_attribute(started, "data-ag-theme-mode") == "dark"
-    assert started.find_element("#shell-theme-switch").is_selected()
+    wait_for_html_attribute(started, "data-bs-theme", "light")
+    assert html_attribute(started, "data-ag-theme-mode") == "light"
+    assert not started.find_element("#shell-theme-switch").is_selected()
     assert started.get_logs() == []

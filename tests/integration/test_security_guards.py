@@ -91,13 +91,13 @@ def test_unknown_and_clientside_callbacks_are_refused_on_the_server(client_as):
 def test_theme_callback_works_for_viewer_and_is_stored(dash_app, client_as):
     client = client_as("viewer", "vera")
     response = call_callback(client, "shell-theme-status.children",
-                             [{"id": "shell-theme-switch", "property": "value", "value": True}])
+                             [{"id": "shell-theme-switch", "property": "value", "value": False}])
     assert response.status_code == 200, response.get_data(as_text=True)
-    assert json.loads(response.get_data(as_text=True))["response"]["shell-theme-status"]["children"] == "dark"
+    assert json.loads(response.get_data(as_text=True))["response"]["shell-theme-status"]["children"] == "light"
     with dash_app.server.app_context():
         from dashapp.services import users
 
-        assert users.find_by_username("vera").theme == "dark"
+        assert users.find_by_username("vera").theme == "light"  # new users start dark
 
 
 def test_callback_post_without_csrf_token_is_refused(client_as):

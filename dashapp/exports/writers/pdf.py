@@ -1,10 +1,11 @@
 """A PDF report through reportlab: a title page with the export's facts and two bar charts
 (reportlab.graphics, aggregated in SQL over the whole filtered dataset), then each table, landscape,
 header repeated on every page. A PDF is for reading, not for a million rows: each table shows at
-most PDF_MAX_ROWS rows (reading stops there) and says so, pointing to the data formats."""
+most PDF_MAX_ROWS rows, the NEWEST ones when the table can fetch them (orders, fills), and says how
+many older rows were left out, pointing to the data formats. Headers and cell formats come from the
+column catalogue (dashapp/presentation/columns.py), as in the grids."""
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart
@@ -18,6 +19,7 @@ from reportlab.platypus import Table as PdfTable
 from reportlab.platypus import TableStyle
 
 from dashapp.exports.tables import Chart, ExportData, Progress, Table, WriteResult, summary_facts
+from dashapp.presentation.columns import export_kind, format_value, header
 
 PDF_MAX_ROWS = 1000
 PAGE = landscape(A4)
@@ -29,18 +31,8 @@ TEXT_MAX = 34
 
 
 def cell_text(value, kind: str) -> str:
-    if value is None:
-        return ""
-    if kind == "datetime" and isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if kind == "float":
-        return f"{value:,.2f}"
-    if kind == "price":
-        return f"{value:,.4f}"
-    if kind == "pct":
-        return f"{value * 100:.2f}%"
-    text = str(value)
-    return text if len(text) <= TEXT_MAX else text[:TEXT_MAX - 1] + "…"
+    """A cell by its export kind alone (a column the catalogue does not name)."""
+    return _cell("", value, kind)
 
 
 def bar_chart(chart: Chart, width: float, height: float) -> Drawing:
@@ -87,11 +79,22 @@ def _rows(table: Table, cap: int, progress: Progress, offset: int):
     return rows
 
 
+def _cell(name: str, value, kind: str) -> str:
+    text = format_value(name, value, export_kind(name, kind))
+    return text if len(text) <= TEXT_MAX else text[:TEXT_MAX - 1] + "…"
+
+
+def _newest_rows(table: Table, cap: int, progress: Progress, offset: int) -> list:
+    rows = list(table.newest(cap))
+    progress(offset + len(rows))
+    return rows
+
+
 def _table_flowable(table: Table, rows: list, available_width: float) -> PdfTable:
     names = table.pdf_columns or table.column_names()
     index = {c.name: i for i, c in enumerate(table.columns)}
     kinds = {c.name: c.kind for c in table.columns}
-    data = [names] + [[cell_text(row[index[n]], kinds[n]) for n in names] for row in rows]
+    data = [[header(n) for n in names]] + [[_cell(n, row[index[n]], kinds[n]) for n in names] for row in rows]
     weights = [KIND_WEIGHT[kinds[n]] for n in names]
     widths = [available_width * w / sum(weights) for w in weights]
     flowable = PdfTable(data, colWidths=widths, repeatRows=1)
@@ -131,15 +134,20 @@ def write(path: Path, data: ExportData, progress: Progress, max_rows: int = PDF_
     notes: list[str] = []
     offset = 0
     for table in data.tables:
-        rows = _rows(table, max_rows, progress, offset)
+        newest = table.newest is not None and table.count is not None and table.count > max_rows
+        rows = _newest_rows(table, max_rows, progress, offset) if newest else _rows(table, max_rows, progress, offset)
         offset += len(rows)
         rows_written[table.name] = len(rows)
         tables_read.append((table, rows))
         total = table.count if table.count is not None else len(rows)
-        facts.append([f"Rows: {table.name}", f"{total:,}" + (f" (this report shows the first {len(rows):,})"
+        which = "newest" if newest else "first"
+        facts.append([f"Rows: {table.name}", f"{total:,}" + (f" (this report shows the {which} {len(rows):,}; "
+                                                              f"{total - len(rows):,} left out)"
                                                               if total > len(rows) else "")])
         if total > len(rows):
-            notes.append(f"{table.name}: showing the first {len(rows):,} of {total:,} rows (by id). A PDF is a "
+            order = "newest first" if newest else "by id"
+            notes.append(f"{table.name}: showing the {which} {len(rows):,} of {total:,} rows ({order}); "
+                         f"{total - len(rows):,} {'older ' if newest else ''}rows left out. A PDF is a "
                          f"report; export CSV, Excel, JSON or Parquet for every row.")
     fact_table = PdfTable([[Paragraph(f"<b>{a}</b>", small), Paragraph(b, small)] for a, b in facts],
                           colWidths=[45 * mm, width - 45 * mm])
