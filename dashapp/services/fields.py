@@ -40,7 +40,6 @@ Size = Annotated[float, _number(ge=0, le=bounds.MAX_QTY)]
 Fee = Annotated[float, _number(ge=0, le=bounds.MAX_ABS_AMOUNT)]
 Amount = Annotated[float, _number(ge=-bounds.MAX_ABS_AMOUNT, le=bounds.MAX_ABS_AMOUNT)]
 NonNegativeAmount = Annotated[float, _number(ge=0, le=bounds.MAX_ABS_AMOUNT)]
-PositiveAmount = Annotated[float, _number(ge=MIN_NORMAL, le=bounds.MAX_ABS_AMOUNT)]
 Fraction = Annotated[float, _number(ge=0, le=1)]
 Int32 = Annotated[int, Field(strict=True, ge=-bounds.INT32_MAX - 1, le=bounds.INT32_MAX)]
 NonNegativeInt32 = Annotated[int, Field(strict=True, ge=0, le=bounds.INT32_MAX)]
@@ -55,12 +54,17 @@ def text(max_length: int = bounds.MAX_TEXT, min_length: int = 0):
 def json_problem(value: Any) -> str | None:
     """Why a nested JSON value (event data, details, params) may not be stored, or None.
 
-    Depth is checked first, without recursion, so a deeply nested value cannot exhaust the stack;
-    then size, NaN/Infinity, integer range and control characters in keys and strings."""
+    The value is walked without recursion (a deeply nested one cannot exhaust the stack) and gives
+    up early on depth or on more values than could fit the size; then control characters in keys and
+    strings, and the serialised size."""
     stack = [(value, 1)]
     strings: list[str] = []
+    nodes = 0
     while stack:
         node, depth = stack.pop()
+        nodes += 1
+        if nodes > bounds.MAX_JSON_BYTES // 2:  # every value costs at least 2 bytes serialised ("1,")
+            return f"is larger than {bounds.MAX_JSON_BYTES} bytes as JSON"
         if isinstance(node, dict):
             if depth > bounds.MAX_JSON_DEPTH:
                 return f"is nested deeper than {bounds.MAX_JSON_DEPTH} levels"
@@ -82,8 +86,6 @@ def json_problem(value: Any) -> str | None:
                 return "must not contain NaN or Infinity"
         else:
             return f"holds a value that is not JSON ({type(node).__name__})"
-        if len(strings) > bounds.MAX_JSON_BYTES:  # every string costs at least 2 bytes serialised
-            return f"is larger than {bounds.MAX_JSON_BYTES} bytes as JSON"
     if any(bounds.has_control_characters(s) for s in strings):
         return CONTROL_MESSAGE
     try:

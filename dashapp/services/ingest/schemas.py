@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from dashapp.services.fields import (NO_CONTROL, Amount, Fee, Fraction, JsonObject, NonNegativeAmount,
-                                     NonNegativeInt32, PositiveAmount, Price, Quantity, Size, text)
+                                     NonNegativeInt32, Price, Quantity, Size, text)
 
 # Bounds (dashapp/services/bounds.py) are in the field types: strict finite numbers within sane
 # magnitudes, bounded text without control characters, bounded nested JSON. What needs the clock or
