@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import threading
 import time
@@ -28,13 +29,20 @@ QUEUE_SIZE = 1000
 _local_subscribers: set[queue.Queue] = set()
 _lock = threading.Lock()
 _redis_clients: dict[str, object] = {}
-_listeners: dict[str, "_RedisListener"] = {}
+_listeners: dict[tuple[str, str], "_RedisListener"] = {}
 
 
 def _redis_url() -> str | None:
     if not has_app_context():
         return None
     return current_app.config["COCKPIT_SETTINGS"].redis_url
+
+
+def _channel() -> str:
+    """CHANNEL behind the deployment's Redis key prefix (the one Celery and the rate limiter use), so
+    cockpits or test runs sharing one Redis do not see each other's events."""
+    extra = current_app.config["COCKPIT_SETTINGS"].extra if has_app_context() else {}
+    return f"{extra.get('redis_key_prefix') or os.environ.get('COCKPIT_REDIS_KEY_PREFIX') or ''}{CHANNEL}"
 
 
 def _redis(url: str):
@@ -55,7 +63,7 @@ def publish(topic: str, data: dict) -> None:
     url = _redis_url()
     if url:
         try:
-            _redis(url).publish(CHANNEL, json.dumps(message, default=str))
+            _redis(url).publish(_channel(), json.dumps(message, default=str))
             return
         except Exception:
             log.warning("redis publish failed; delivering in-process only", exc_info=True)
@@ -75,9 +83,9 @@ def _deliver_local(message: dict) -> None:
 class _RedisListener(threading.Thread):
     """The process's one subscription to CHANNEL on one Redis; fans messages out to local streams."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, channel: str):
         super().__init__(name="cockpit-bus-listener", daemon=True)
-        self.url = url
+        self.url, self.channel = url, channel
         self.subscribed = threading.Event()
 
     def run(self) -> None:
@@ -86,7 +94,7 @@ class _RedisListener(threading.Thread):
             pubsub = None
             try:
                 pubsub = _redis(self.url).pubsub()
-                pubsub.subscribe(CHANNEL)
+                pubsub.subscribe(self.channel)
                 while True:
                     raw = pubsub.get_message(timeout=1.0)
                     if raw is None:
@@ -109,11 +117,11 @@ class _RedisListener(threading.Thread):
             backoff = min(backoff * 2, 5.0)
 
 
-def _listener(url: str) -> _RedisListener:
+def _listener(url: str, channel: str) -> _RedisListener:
     with _lock:
-        listener = _listeners.get(url)
+        listener = _listeners.get((url, channel))
         if listener is None or not listener.is_alive():
-            listener = _listeners[url] = _RedisListener(url)
+            listener = _listeners[(url, channel)] = _RedisListener(url, channel)
             listener.start()
     return listener
 
@@ -121,13 +129,13 @@ def _listener(url: str) -> _RedisListener:
 class Subscription:
     """Iterate messages with `get(timeout)`; close() when done (idempotent)."""
 
-    def __init__(self, redis_url: str | None):
+    def __init__(self, redis_url: str | None, channel: str = CHANNEL):
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_SIZE)
         with _lock:
             _local_subscribers.add(self._queue)
         if redis_url:
             # Bounded: with Redis down the stream opens at once on in-process events and catches up later.
-            _listener(redis_url).subscribed.wait(SUBSCRIBE_WAIT_SECONDS)
+            _listener(redis_url, channel).subscribed.wait(SUBSCRIBE_WAIT_SECONDS)
 
     def get(self, timeout: float = 1.0) -> dict | None:
         try:
@@ -141,7 +149,7 @@ class Subscription:
 
 
 def subscribe() -> Subscription:
-    return Subscription(_redis_url())
+    return Subscription(_redis_url(), _channel())
 
 
 def open_subscriptions() -> int:
