@@ -21,7 +21,6 @@ def shell_parts() -> list:
 def freeze_switch(label: str = "Freeze rows") -> html.Div:
     """Stops the live grid's rows moving while someone reads them; the held refresh runs on release."""
     return html.Div([
-        dbc.Switch(id=FREEZE, label=label, value=False, className="mb-0",
-                   title="Hold live updates of the blotter so rows do not move under the cursor"),
+        dbc.Switch(id=FREEZE, label=label, value=False, className="mb-0"),
         html.Span(id=FREEZE_SINK, className="small text-warning ms-2"),
-    ], className="d-flex align-items-center")
+    ], className="d-flex align-items-center", title="Hold live updates of the blotter so rows do not move under the cursor")

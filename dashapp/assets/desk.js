@@ -84,6 +84,8 @@
     return desk.frozen;
   };
 
+  desk.held = function () { return Array.from(heldGrids); }; // what waits for the release (tests read it)
+
   function release() {
     heldGrids.forEach(function (gridId) {
       const api = window.dash_ag_grid && window.dash_ag_grid.getApi ? window.dash_ag_grid.getApi(gridId) : null;
