@@ -139,7 +139,7 @@ def test_streams_capped_per_user_and_per_process_while_probes_answer(dash_app, l
     assert requests.get(f"{live}/healthz", timeout=TIMEOUT).status_code == 200
     assert requests.get(f"{live}/readyz", timeout=TIMEOUT).status_code == 200
     # Pages still load for the user whose streams are refused (they poll instead).
-    assert watcher.get(f"{live}/command-center", timeout=TIMEOUT).status_code == 200
+    assert watcher.get(f"{live}/trading", timeout=TIMEOUT).status_code == 200
     # A closed stream gives its slot back (noticed at the next keep-alive write at the latest).
     opened[0].close()
     wait_for(lambda: slots.open == 1, "the closed stream's slot to be released")
@@ -171,7 +171,7 @@ def test_full_page_gate_refuses_pages_at_once_but_not_control_or_probes(dash_app
         busy = callback(desk, live, tiles, tick)
         assert busy.status_code == 503 and busy.headers["Retry-After"] == str(capacity.PAGE_RETRY_AFTER)
         assert "busy" in busy.json()["message"]
-        page = desk.get(f"{live}/command-center", headers={"Accept": "text/html"}, timeout=TIMEOUT)
+        page = desk.get(f"{live}/trading", headers={"Accept": "text/html"}, timeout=TIMEOUT)
         assert page.status_code == 503 and 'http-equiv="refresh"' in page.text and page.headers["Retry-After"]
         # Control, probes and static files do not wait for a page slot.
         assert requests.get(f"{live}/healthz", timeout=TIMEOUT).status_code == 200
@@ -234,7 +234,7 @@ def test_many_streams_cannot_starve_gunicorn(dash_app, tmp_path):
         assert statuses.count(200) == 2 and statuses.count(429) == 10, statuses
         for _ in range(5):
             assert requests.get(f"{base}/healthz", timeout=TIMEOUT).status_code == 200
-        assert user.get(f"{base}/command-center", timeout=TIMEOUT).status_code == 200
+        assert user.get(f"{base}/trading", timeout=TIMEOUT).status_code == 200
     finally:
         for response in streams:
             response.close()
