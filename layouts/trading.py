@@ -38,7 +38,7 @@ def blotter() -> dag.AgGrid:
         getRowId="rowKey(params.data)",
         defaultColDef={"sortable": True, "resizable": True, "floatingFilter": True, "minWidth": 100, **FLASH},
         dashGridOptions={"cacheBlockSize": 100, "maxBlocksInCache": 20, "infiniteInitialRowCount": 100,
-                         "animateRows": False,
+                         "animateRows": False, "suppressColumnVirtualisation": True,  # 15 columns: draw them all
                          "rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True}},
         style={"height": "460px"},
     )
