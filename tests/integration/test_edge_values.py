@@ -236,3 +236,33 @@ def test_the_demo_binds_a_kept_engine_token_issued_before_bindings(server, setti
     (settings.instance_dir / demo.ENGINE_TOKEN_FILE).write_text(secret + "\n")
     assert demo.ensure_engine_token(settings.instance_dir) == "kept"
     assert tokens.engines_for_token(secret) == {demo.PAPER_ENGINE_ID}
+
+
+def test_concurrent_fills_cannot_both_take_the_remaining_quantity(api, server):
+    """Two engines' batches race for the last 60 of an order of 100: one is stored, the other is
+    refused naming the fill (on PostgreSQL the order row is locked; on SQLite the write lock)."""
+    import threading
+
+    api("orders", [order("o-1", qty=100)])
+    secret = _token("racer", ["paper-1"])
+    start, answers = threading.Barrier(2), []
+
+    def send(exec_id):
+        with server.app_context():
+            client = server.test_client()
+            start.wait(timeout=10)
+            answers.append(client.post("/api/v1/ingest/fills", json={
+                "engine_id": "paper-1", "items": [fill(exec_id, "o-1", 60, 190.0)]},
+                headers={"Authorization": f"Bearer {secret}"}).status_code)
+            db.session.remove()
+
+    threads = [threading.Thread(target=send, args=(f"x-{n}",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(answers) == [200, 422]
+    db.session.expire_all()
+    assert db.session.execute(sa.select(sa.func.sum(Fill.quantity))).scalar() == pytest.approx(60)
+    position = db.session.execute(sa.select(Position)).scalar_one()
+    assert position.quantity == pytest.approx(60)

@@ -68,23 +68,26 @@ def orders(engine_id: str, client_ids) -> dict[str, tuple]:
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
-def filled_so_far(order_ids, engine_id: str, exec_ids) -> tuple[dict[int, float], set[str]]:
-    """For a fills batch: the quantity already filled per order (stored fills), and which of the
-    batch's exec ids are stored already (a resent fill is a duplicate, not more quantity).
-
-    On PostgreSQL the orders are locked FOR UPDATE first, so two batches filling the same order
-    take turns and cannot both fit into the same remaining quantity (SQLite has one writer)."""
+def lock_orders(order_ids) -> None:
+    """PostgreSQL: lock the orders a fills batch executes FOR UPDATE, so two batches filling the same
+    order take turns and cannot both fit into the same remaining quantity. (SQLite needs nothing: the
+    fills insert takes its single write lock before the check reads.)"""
     order_ids = sorted(set(order_ids))
     connection = db.session.connection()
     if connection.dialect.name == "postgresql" and order_ids:
         for condition in _matching(Order.id, order_ids):
             connection.execute(sa.select(Order.id).where(condition).order_by(Order.id).with_for_update()).all()
+
+
+def filled_quantities(order_ids) -> dict[int, float]:
+    """order id -> the quantity of its stored fills (this transaction's included)."""
+    order_ids = sorted(set(order_ids))
+    connection = db.session.connection()
     filled: dict[int, float] = {}
     for condition in (_matching(Fill.order_id, order_ids) if order_ids else ()):
         query = sa.select(Fill.order_id, sa.func.sum(Fill.quantity)).where(condition).group_by(Fill.order_id)
         filled.update(connection.execute(query).all())
-    stored = {r[0] for r in _rows([Fill.exec_id], Fill.exec_id, exec_ids, Fill.engine_id == engine_id)}
-    return filled, stored
+    return filled
 
 
 def refs(items, attr: str, find, what: str, problems: list, optional: bool = False) -> list:

@@ -84,7 +84,7 @@ def write_fills(engine_id, items):
     orders = resolve.refs(items, "client_order_id", lambda ids: resolve.orders(engine_id, ids), "order", problems)
     venues = resolve.refs(items, "venue", resolve.venues, "venue", problems)
     resolve.refuse(problems)
-    _check_remaining(engine_id, items, orders)
+    resolve.lock_orders(o[0] for o in orders)
     rows = []
     for item, order, venue in zip(items, orders, venues):
         order_id, strategy_id, _account, instrument_id, side, _quantity = order
@@ -94,23 +94,38 @@ def write_fills(engine_id, items):
         rows.append(row)
     stmt = _insert(Fill).on_conflict_do_nothing(index_elements=["engine_id", "exec_id"]).returning(Fill.exec_id)
     new_ids = set(db.session.execute(stmt, rows).scalars().all()) if rows else set()
-    # Only fills stored for the first time move positions, so a repeated batch changes nothing.
-    _apply_to_positions([(r, o) for r, o in zip(rows, orders) if r["exec_id"] in new_ids])
+    _check_remaining(items, orders, new_ids)  # after the insert: the new fills are counted, under the lock
+    # Only fills stored for the first time move positions, so a repeated batch changes nothing (and
+    # a fill repeated within the batch moves them once, as it is stored once).
+    first = {}
+    for row, order in zip(rows, orders):
+        if row["exec_id"] in new_ids:
+            first.setdefault(row["exec_id"], (row, order))
+    _apply_to_positions(list(first.values()))
     return len(new_ids), 0
 
 
-def _check_remaining(engine_id, items, orders) -> None:
-    """A fill may not take an order past its quantity, counting the order's stored fills and the new
-    fills before it in this batch (a fill already stored, or repeated in the batch, counts once)."""
-    filled, stored = resolve.filled_so_far((o[0] for o in orders), engine_id, (i["exec_id"] for i in items))
-    seen = set(stored)
-    problems = []
-    for index, (item, order) in enumerate(zip(items, orders)):
+def _check_remaining(items, orders, new_ids: set) -> None:
+    """A fill may not take an order past its quantity: its order's fills stored before this batch,
+    plus the new fills before it in the batch (a fill already stored, or repeated in the batch, is a
+    duplicate and counts once). Runs after the insert, so a refusal rolls the whole batch back."""
+    new = [(index, item, order) for index, (item, order) in enumerate(zip(items, orders))
+           if item["exec_id"] in new_ids]
+    if not new:
+        return
+    filled = resolve.filled_quantities(order[0] for _, _, order in new)  # includes this batch's new fills
+    seen: set = set()
+    for _, item, order in new:
+        if item["exec_id"] not in seen:
+            seen.add(item["exec_id"])
+            filled[order[0]] -= item["quantity"]  # back to what was stored before this batch
+    problems, seen = [], set()
+    for index, item, order in new:
         if item["exec_id"] in seen:
             continue
         seen.add(item["exec_id"])
         order_id, quantity = order[0], order[5]
-        before = filled.get(order_id, 0.0)
+        before = filled[order_id]
         if before + item["quantity"] > quantity * (1 + 1e-9):
             problems.append({"index": index, "field": "quantity", "message":
                              f"fill of {item['quantity']:g} exceeds the remaining {max(quantity - before, 0):g} "
