@@ -220,7 +220,8 @@ class Cockpit:
                 rows = db.session.execute(sa.select(Job.state, Job.progress).where(Job.id.in_(ids))).all()
             finally:
                 db.session.remove()
-        return len(rows) == len(ids) and all(state == "running" and progress >= 50 for state, progress in rows)
+        past = [state in ("running", "succeeded") and (progress or 0) >= 50 for state, progress in rows]
+        return len(rows) == len(ids) and all(past) and any(state == "running" for state, _ in rows)
 
     def wait_jobs(self, ids: list[str], deadline: float) -> list[str]:
         """Wait until every job is terminal; returns the ids that did not succeed (lost)."""
@@ -309,7 +310,7 @@ def kill_web_worker(cockpit: Cockpit) -> Row:
     return Row("kill -9 web worker", time.monotonic() - killed)
 
 
-def _job_fault(cockpit: Cockpit, label: str, fault, deadline: float, hold: float = 4.0) -> Row:
+def _job_fault(cockpit: Cockpit, label: str, fault, deadline: float, hold: float = 8.0) -> Row:
     """Launch jobs (some running while the fault strikes), apply `fault`, launch more, then check each."""
     before = [cockpit.launch(hold) for _ in range(2)]
     wait_for("the jobs running past their checks", lambda: cockpit.holding(before), 90)
