@@ -131,8 +131,8 @@ def open_trading_page(driver, base: str) -> None:
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
     driver.find_element(By.ID, "login-submit").click()
     wait(driver, "return document.getElementById(arguments[0]) !== null", 60, "the blotter", BLOTTER)
-    wait(driver, "const b = document.getElementById('shell-live-badge'); return b && b.textContent === 'LIVE';",
-         30, "the LIVE badge (the push stream open)")
+    wait(driver, "const b = document.getElementById('shell-live-badge'); return b && b.textContent.includes('Push: connected');",
+         30, "the push badge saying connected (the push stream open)")
     driver.execute_script(OBSERVER_JS, BLOTTER)
 
 
