@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from dashapp.services.fields import (NO_CONTROL, Amount, Fee, Fraction, JsonObject, NonNegativeAmount,
                                      NonNegativeInt32, Price, Quantity, Size, text)
@@ -25,8 +25,18 @@ Name = text(120)
 Text32, Text48, Text64, Text200, Text300, Text500 = (text(n) for n in (32, 48, 64, 200, 300, 500))
 Kind = text(32, min_length=1)
 # Timestamps carry a zone (a naive one is ambiguous across desks) and fall inside the accepted window,
-# checked per batch (validation.check_batch) because it moves with the server's clock.
-Stamp = Annotated[AwareDatetime, Field(description="ISO 8601 with a UTC offset; between COCKPIT_DATA_EPOCH "
+# checked per batch (validation.check_batch) because it moves with the server's clock. They are text:
+# pydantic would read a bare number as epoch seconds or milliseconds (it guesses by magnitude), and a
+# unit guessed wrong stores a plausible but false time.
+
+
+def _text_not_number(value):
+    if isinstance(value, (int, float)):  # bool is an int too
+        raise ValueError("must be ISO 8601 text with a UTC offset, not a number")
+    return value
+
+
+Stamp = Annotated[AwareDatetime, BeforeValidator(_text_not_number), Field(description="ISO 8601 with a UTC offset; between COCKPIT_DATA_EPOCH "
                                                    "(default 2000-01-01) and the server's clock + "
                                                    "COCKPIT_MAX_FUTURE_SECONDS (default 300 s)")]
 
