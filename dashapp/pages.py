@@ -18,6 +18,7 @@ from layouts.common import forbidden
 from layouts import reports as reports_page
 from layouts import exports as exports_page
 from layouts import backtests as backtests_page
+from layouts import desk_views, prices
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,10 @@ PAGES: list[PageSpec] = [
     PageSpec("trading", "/trading", "Trading", Perm.VIEW_TRADING, trading.layout),
     PageSpec("execution", "/execution", "Execution", Perm.VIEW_TRADING, execution.layout),
     PageSpec("risk", "/risk", "Risk", Perm.VIEW_RISK, risk.layout),
+    PageSpec("prices", "/prices", "Prices", Perm.VIEW_TRADING, prices.layout),
+    PageSpec("routing", "/routing", "Routing", Perm.VIEW_TRADING, desk_views.routing_layout),
+    PageSpec("risk_gate", "/risk-gate", "Risk gate", Perm.VIEW_RISK, desk_views.gate_layout),
+    PageSpec("options", "/options", "Options", Perm.VIEW_RISK, desk_views.options_layout),
     PageSpec("jobs", "/jobs", "Jobs", Perm.VIEW_JOBS, jobs.layout),
     PageSpec("backtests", "/backtests", "Backtests", Perm.VIEW_JOBS, backtests_page.layout),
     PageSpec("exports", "/exports", "Exports", Perm.EXPORTS_DOWNLOAD, exports_page.layout),

@@ -9,6 +9,7 @@ from dashapp.presentation.columns import column_defs
 from dashapp.security.permissions import Perm
 from layouts.common import page_header
 from layouts.ids import CommandCenter as ids
+from layouts.regime import panel as regime_panel
 
 POSITION_COLUMNS = column_defs([("strategy", {"width": 90}), ("instrument", {"minWidth": 170}), "sector",
                                 "quantity", "avg_cost", "last", "unrealized_pnl", "net_pnl"])
@@ -77,6 +78,7 @@ def layout(perms=frozenset(), **_):
                  _status_card(ids.RISK, "Risk state"), dbc.Col(_controls(perms), md=3)], className="g-2 mb-2"),
         dbc.Row([_graph(ids.EQUITY, 6), _graph(ids.DRAWDOWN, 3), _graph(ids.DAILY_PNL, 3)], className="g-2"),
         dbc.Row([_graph(ids.VENUE), _graph(ids.SECTOR), _graph(ids.THROUGHPUT)], className="g-2"),
+        regime_panel(),
         dbc.Row([dbc.Col([html.H6("Open positions"), _grid(ids.POSITIONS, POSITION_COLUMNS)], md=8),
                  dbc.Col([html.H6("Latest risk-gate blocks"), _grid(ids.BLOCKS, BLOCK_COLUMNS)], md=4)],
                 className="g-2 mb-2"),

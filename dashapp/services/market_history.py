@@ -56,7 +56,7 @@ def _instrument_id(symbol: str) -> int:
     return found
 
 
-def _period(interval: str, since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
+def period(interval: str, since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
     if interval not in INTERVALS:
         raise ValidationError(f"interval must be one of {', '.join(INTERVALS)}", field="interval")
     until = until or utcnow()
@@ -69,7 +69,7 @@ def _period(interval: str, since: datetime | None, until: datetime | None) -> tu
 def quote_bars(symbol: str, interval: str, since: datetime | None = None,
                until: datetime | None = None) -> pd.DataFrame:
     """OHLC + tick volume per bucket, aggregated in the database from the quotes."""
-    since, until = _period(interval, since, until)
+    since, until = period(interval, since, until)
     instrument_id = _instrument_id(symbol)
     bucket = sa.literal_column(_bucket_sql(db.engine.dialect.name, INTERVALS[interval]), sa.BigInteger)
     mid = (Quote.bid + Quote.ask) / 2.0
@@ -93,7 +93,7 @@ def quote_bars(symbol: str, interval: str, since: datetime | None = None,
 
 def stored_bars(symbol: str, interval: str, since: datetime | None = None,
                 until: datetime | None = None) -> pd.DataFrame:
-    since, until = _period(interval, since, until)
+    since, until = period(interval, since, until)
     rows = db.session.execute(
         sa.select(Bar.ts, Bar.open, Bar.high, Bar.low, Bar.close, Bar.volume)
         .where(Bar.instrument_id == _instrument_id(symbol), Bar.interval == interval, Bar.ts >= since,
@@ -118,7 +118,7 @@ def bars(symbol: str, interval: str, since: datetime | None = None, until: datet
 
 def mids(symbol: str, since: datetime | None = None, until: datetime | None = None) -> pd.DataFrame:
     """Every quote's mid (tick level) in the period, oldest first, for the long-series line."""
-    since, until = _period("1m", since, until)
+    since, until = period("1m", since, until)
     rows = db.session.execute(
         sa.select(Quote.ts, ((Quote.bid + Quote.ask) / 2).label("mid"))
         .where(Quote.instrument_id == _instrument_id(symbol), Quote.ts >= since, Quote.ts < until,
@@ -130,7 +130,7 @@ def mids(symbol: str, since: datetime | None = None, until: datetime | None = No
 def fills(symbol: str, since: datetime | None = None, until: datetime | None = None,
           interval: str = "1d") -> pd.DataFrame:
     """The desk's fills on the instrument in the period: ts, side, quantity, price, strategy."""
-    since, until = _period(interval, since, until)
+    since, until = period(interval, since, until)
     from models import Strategy
 
     rows = db.session.execute(

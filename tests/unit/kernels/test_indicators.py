@@ -83,3 +83,20 @@ def test_bad_window_raises(prices):
         indicators.sma(prices, 0)
     with pytest.raises(ValueError, match="positive"):
         indicators.regime([1.0, -1.0, 2.0], 1)
+
+
+def _groupby_streaks(pnl):
+    import itertools
+
+    runs = [(sign, len(list(g))) for sign, g in itertools.groupby(np.sign(pnl))]
+    return (max((n for s, n in runs if s > 0), default=0), max((n for s, n in runs if s < 0), default=0))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_longest_streaks_match_groupby(seed):
+    from dashapp.kernels.streaks import longest_streaks
+
+    pnl = np.random.default_rng(seed).choice([-2.0, -1.0, 0.0, 1.0, 3.0], size=300)
+    assert tuple(longest_streaks(pnl)) == _groupby_streaks(pnl)
+    assert tuple(longest_streaks([])) == (0, 0)
+    assert tuple(longest_streaks([1.0, 1.0, 0.0, 1.0, -1.0])) == (2, 1)
