@@ -89,6 +89,7 @@ class StreamSlots:
         self.per_process, self.per_user = per_process, per_user
         self.by_user: dict[str, int] = {}
         self.refused = {"user": 0, "process": 0}
+        self.admitted = 0  # streams opened since start
         self._lock = threading.Lock()
 
     @property
@@ -106,6 +107,7 @@ class StreamSlots:
                 self.refused["process"] += 1
                 return "process"
             self.by_user[user] = self.by_user.get(user, 0) + 1
+            self.admitted += 1
             return None
 
     def release(self, user: str) -> None:
