@@ -369,10 +369,12 @@ def web(threads, port, dry_run, gunicorn_args):
     """Serve the cockpit with Gunicorn on 0.0.0.0:$PORT (one gthread worker process).
 
     One process keeps the Prometheus metrics whole; threads serve the concurrent requests, and
-    each open page's live stream (/events/stream) holds one. Extra arguments go to gunicorn.
+    each open page's live stream (/events/stream) holds one; a quarter of them at most, and page
+    traffic leaves a reserve for control actions and probes (D37). Extra arguments go to gunicorn.
     """
     from dashapp import PROJECT_DIR
 
+    os.environ["WEB_THREADS"] = str(threads)  # the app sizes its admission gates from the same count
     settings = _settings()
     argv = [sys.executable, "-m", "gunicorn", "wsgi:app", "--chdir", str(PROJECT_DIR),
             "--worker-class", "gthread", "--workers", "1", "--threads", str(threads),
