@@ -135,9 +135,11 @@ class PaperEngine:
         return self.client.post_batch(kind, items)
 
     def _detail(self, kill: bool) -> dict:
+        # The book travels with the sequence number it is at, so a checker can compare it with the
+        # store's positions once the store holds exactly that sequence (engine_recovery.book_difference).
         return {"sim_date": self.market.sim_date.isoformat(), "sim_step": self.market.step,
                 "working_orders": len(self.working), "kill_switch": kill, "seq": self.router.last_seq,
-                "outbox_pending": self.outbox.pending()}
+                "outbox_pending": self.outbox.pending(), "book": recovery.book_digest(self)}
 
     def _beat(self, status: str, stage: str, detail: dict | None = None) -> None:
         """A heartbeat is the engine's current state, not history: one that cannot be sent is
@@ -221,7 +223,9 @@ class PaperEngine:
         self._send(reporting.cancel_all(self, "engine stopping"))
         if self.outbox.pending():
             log.warning("%d report batch(es) left in the outbox for the next start", self.outbox.pending())
-        self._beat("stopped", "")
+        # The last word on where it stopped (the cancels above moved the sequence): the next start
+        # resumes the market from it, and a checker compares this book with the store's.
+        self._beat("stopped", "", self._detail(bool(self.last_detail.get("kill_switch"))))
 
     # --- one tick --------------------------------------------------------------------------
     def tick(self, control: dict) -> None:

@@ -177,3 +177,50 @@ def sequence_report(engine_id: str, since_seq: int = 1, limit: int = 1_000_000) 
     first, last = min(seen), max(seen)
     missing = [n for n in range(first, last + 1) if n not in seen]
     return SequenceReport(engine_id, first, last, len(seen), missing[:1000], sorted(repeated)[:1000])
+
+
+CASH_TOLERANCE = 0.01  # currency units: float sums in another order may differ in the last digits
+QUANTITY_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class BookCheck:
+    engine_id: str
+    seq: int  # the engine's sequence number both books are at
+    compared: int  # cash and position entries compared
+    differences: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+def book_difference(engine_id: str) -> BookCheck | None:
+    """The engine's live book (cash and open positions per strategy, in its last heartbeat's detail)
+    against the store's, when both are at the same point: the heartbeat names the sequence number
+    its book is at, had nothing left in its outbox, and the store's newest number is that one before
+    and after reading the positions (so no batch landed in between, whatever the isolation level).
+    None when they are not at the same point yet: the engine has reported since, ask again."""
+    before = last_seq(engine_id)
+    state = db.session.get(EngineState, engine_id)
+    detail = (state.detail or {}) if state is not None else {}
+    book, seq = detail.get("book"), detail.get("seq")
+    if not isinstance(book, dict) or not isinstance(seq, int) or detail.get("outbox_pending") or before != seq:
+        return None
+    store = strategy_books(engine_id)
+    if last_seq(engine_id) != seq:
+        return None
+    differences, compared = [], 0
+    for code, mine in sorted(book.items()):
+        theirs = store.get(code) or {"cash": None, "positions": {}}
+        compared += 1
+        if theirs["cash"] is None or abs(float(mine.get("cash", 0.0)) - theirs["cash"]) > CASH_TOLERANCE:
+            differences.append(f"{code} cash: engine {mine.get('cash')}, store {theirs['cash']}")
+        held = {s: p["quantity"] for s, p in theirs["positions"].items() if abs(p["quantity"]) > QUANTITY_TOLERANCE}
+        engine_held = {s: float(q) for s, q in (mine.get("positions") or {}).items()}
+        for symbol in sorted(set(held) | set(engine_held)):
+            compared += 1
+            if abs(engine_held.get(symbol, 0.0) - held.get(symbol, 0.0)) > QUANTITY_TOLERANCE:
+                differences.append(f"{code} {symbol}: engine {engine_held.get(symbol, 0.0)}, "
+                                   f"store {held.get(symbol, 0.0)}")
+    return BookCheck(engine_id, seq, compared, differences)

@@ -1,8 +1,10 @@
-"""Process faults and scale-out, against real processes: `dashapp up --web 2 --workers 2` on a
-PRIVATE PostgreSQL and a PRIVATE Redis that the test starts (tests/support/private_servers.py), so
-servers can be killed and restarted without touching the machine's shared ones. The fault suite
-(benchmarks/fault_suite.py) runs here in a bounded form: short outages, a few jobs per fault, every
-wait with a deadline, no assertion on timing (recovery figures are measured by the script)."""
+"""Process faults and scale-out, against real processes, on both stacks: `dashapp up --web 2
+--workers 2` on a PRIVATE PostgreSQL and a PRIVATE Redis that the test starts
+(tests/support/private_servers.py), so servers can be killed and restarted without touching the
+machine's shared ones, and `dashapp up` on its embedded defaults (SQLite, filesystem broker). The
+fault suite (benchmarks/fault_suite.py) runs here in a bounded form: short outages, a few jobs per
+fault, every wait with a deadline (generous: the machine may be loaded), no assertion on timing
+(recovery figures are measured by the script), and each row must show nothing lost."""
 from __future__ import annotations
 
 import json
@@ -15,24 +17,26 @@ from datetime import datetime, timezone
 import pytest
 
 from benchmarks import fault_suite
-from benchmarks.fault_suite import Cockpit, alive, children, wait_for
-from tests.support.private_servers import postgres_problem, private_postgres, private_redis, redis_problem, require
+from benchmarks.fault_cockpit import _plain
+from benchmarks.fault_suite import alive, children, wait_for
+from tests.support.private_servers import postgres_problem, redis_problem, require
 
-pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(900)]
+# The bound on each test (a cockpit start plus every fault, each with its own deadlines).
+pytestmark = [pytest.mark.worker, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture
 def cockpit(tmp_path):
     require(postgres_problem())
     require(redis_problem())
-    with private_postgres(tmp_path) as pg, private_redis(tmp_path) as rd:
-        up = Cockpit(tmp_path, pg.url, rd.url, web=2, workers=2)
-        try:
-            up.wait_ready()
-            up.pg, up.rd = pg, rd
-            yield up
-        finally:
-            up.close()
+    with fault_suite.started(tmp_path, "postgres") as up:
+        yield up
+
+
+@pytest.fixture
+def embedded(tmp_path):
+    with fault_suite.started(tmp_path, "embedded") as up:
+        yield up
 
 
 def _stream_events(session, url: str, received: list, opened: threading.Event, stop: threading.Event):
@@ -52,6 +56,8 @@ def _stream_events(session, url: str, received: list, opened: threading.Event, s
                 return
 
 
+@pytest.mark.postgres
+@pytest.mark.redis
 def test_sessions_jobs_and_pushes_work_across_web_processes(cockpit):
     # A session made on web-1 is honoured by web-2 (signed cookie, shared SECRET_KEY).
     session = cockpit.login(0)
@@ -78,7 +84,7 @@ def test_sessions_jobs_and_pushes_work_across_web_processes(cockpit):
     token = (cockpit.instance / "engine-token").read_text().strip()
     now = datetime.now(timezone.utc).isoformat()
     for _ in range(20):  # bounded: the listener may still be subscribing when the first one goes out
-        posted = fault_suite._plain().post(
+        posted = _plain().post(
             cockpit.url(0) + "/api/v1/ingest/engine_state", timeout=10,
             json={"engine_id": "paper-1", "items": [{"status": "stopped", "heartbeat_at": now}]},
             headers={"Authorization": f"Bearer {token}"})
@@ -99,6 +105,8 @@ def wait_for_topic(events: list, topic: str, seconds: float) -> bool:
     return False
 
 
+@pytest.mark.postgres
+@pytest.mark.redis
 def test_killed_web_master_takes_its_workers_with_it_and_comes_back(cockpit):
     master = cockpit.pid("web-1")
     workers = children(master)
@@ -111,15 +119,34 @@ def test_killed_web_master_takes_its_workers_with_it_and_comes_back(cockpit):
     assert cockpit.get("/readyz", 1).status_code == 200  # web-2 never went away
 
 
-def test_fault_suite_bounded_form(cockpit):
-    """Each fault once, outages of 5 s: every accepted job succeeds, no engine order is lost."""
-    rows = [fault_suite.kill_web_worker(cockpit),
-            fault_suite.kill_celery_worker(cockpit),
-            fault_suite.kill_pool_child(cockpit),
-            fault_suite.kill_beat(cockpit),
-            fault_suite.outage(cockpit, "Redis outage", cockpit.rd, 5),
-            fault_suite.outage(cockpit, "PostgreSQL outage", cockpit.pg, 5)]
+def assert_nothing_lost(rows, faults, cockpit) -> None:
+    """Every fault ran and recovered (a good /healthz after), no job lost, and for the engine no
+    order lost or repeated and no difference between its book and the store's."""
     report = fault_suite.table(rows, 5)
+    context = f"{report}\n--- cockpit output ---\n{cockpit.output()}"
+    assert len(rows) == len(faults), context
     for row in rows:
-        assert row.recover_s is not None, report
-        assert row.jobs_lost == 0, f"{row.fault}: lost {row.lost_ids}\n{report}\n{cockpit.output()}"
+        assert row.recover_s is not None, f"{row.fault} did not recover: {row.note}\n{context}"
+        assert row.jobs_lost == 0, f"{row.fault}: lost {row.lost_ids}\n{context}"
+        assert row.healthy_after is True, f"{row.fault}: no good /healthz after\n{context}"
+    [engine] = [row for row in rows if row.fault == "kill -9 engine"]
+    assert engine.orders_lost == 0, context
+    assert engine.orders_repeated == 0, context
+    assert engine.book_difference == 0, context
+    assert "entries compared" in engine.note, context
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_fault_suite_bounded_form(cockpit):
+    """Each fault once on PostgreSQL + Redis, outages of 5 s (the web master has its own test)."""
+    faults = [f for f in fault_suite.STACKS["postgres"] if f != "web-master"]
+    rows = fault_suite.run_faults(cockpit, "postgres", faults, outage_seconds=5)
+    assert_nothing_lost(rows, faults, cockpit)
+
+
+def test_fault_suite_bounded_form_embedded(embedded):
+    """Each process kill once on the embedded defaults (SQLite, filesystem broker, one of each)."""
+    faults = list(fault_suite.STACKS["embedded"])
+    rows = fault_suite.run_faults(embedded, "embedded", faults)
+    assert_nothing_lost(rows, faults, embedded)
