@@ -71,7 +71,7 @@ def main() -> None:
         times = [r[0] for r in runs]
         lines.append(f"| {name} | {n:,} | {runs[0][1]:,} | {runs[0][2] / 1e6:.2f} MB | "
                      f"{np.median(times):.3f} ({max(times):.3f}) |")
-    lines += ["", "The browser draws the downsampled WebGL line, not a million candles: past 2,000 bars the Prices "
+    lines += ["", "The browser draws the downsampled line (SVG), not a million candles: past 2,000 bars the Prices "
               "page switches from candlesticks to the close line (a zoom below that shows candles again)."]
     body = "\n".join(lines)
     print(body)

@@ -2,10 +2,12 @@
 Bollinger bands, RSI and the desk's fills; regime bands for any time-axis figure. Pure functions
 on data frames, each with an empty state.
 
-Long series: past CANDLE_LIMIT bars the chart draws the close as a WebGL line downsampled on the
+Long series: past CANDLE_LIMIT bars the chart draws the close as a line downsampled on the
 server with MinMaxLTTB (tsdownsample: the downsampler plotly-resampler uses), keeping extremes
 and shape; the indicators are sampled at the same indices, and a zoom asks the server again for
-the narrower window at full resolution."""
+the narrower window at full resolution. Downsampling bounds every trace to LINE_POINTS, so the
+traces are SVG, not WebGL: browsers without a GPU context (remote desktops, headless Chromium)
+draw no WebGL at all, and a few thousand points per trace draw fast as SVG."""
 from __future__ import annotations
 
 import numpy as np
@@ -49,27 +51,27 @@ def price_chart(bars: pd.DataFrame, fills: pd.DataFrame, symbol: str, interval: 
                                         close=bars["close"], name=symbol, increasing_line_color=BUY,
                                         decreasing_line_color=SELL), row=1, col=1)
     else:
-        figure.add_trace(go.Scattergl(x=sample["ts"], y=sample["close"], mode="lines", name=f"{symbol} close",
+        figure.add_trace(go.Scatter(x=sample["ts"], y=sample["close"], mode="lines", name=f"{symbol} close",
                                       line={"width": 1}), row=1, col=1)
     band = {"width": 0.6, "color": "rgba(108,117,125,0.8)"}
-    figure.add_trace(go.Scattergl(x=sample["ts"], y=sample["bb_upper"], mode="lines", line=band,
+    figure.add_trace(go.Scatter(x=sample["ts"], y=sample["bb_upper"], mode="lines", line=band,
                                   name="Bollinger 20, 2σ", legendgroup="bb"), row=1, col=1)
     figure.add_trace(go.Scatter(x=sample["ts"], y=sample["bb_lower"], mode="lines", line=band, fill="tonexty",
                                 fillcolor="rgba(108,117,125,0.08)", showlegend=False, legendgroup="bb",
                                 name="Bollinger lower"), row=1, col=1)
-    figure.add_trace(go.Scattergl(x=sample["ts"], y=sample["sma20"], mode="lines", name="SMA 20",
+    figure.add_trace(go.Scatter(x=sample["ts"], y=sample["sma20"], mode="lines", name="SMA 20",
                                   line={"width": 1, "color": "#fd7e14"}), row=1, col=1)
-    figure.add_trace(go.Scattergl(x=sample["ts"], y=sample["ema50"], mode="lines", name="EMA 50",
+    figure.add_trace(go.Scatter(x=sample["ts"], y=sample["ema50"], mode="lines", name="EMA 50",
                                   line={"width": 1, "color": "#6f42c1"}), row=1, col=1)
     _add_fills(figure, fills)
     figure.add_trace(go.Bar(x=sample["ts"], y=sample["volume"], name="Volume", marker_color="rgba(108,117,125,0.6)",
                             showlegend=False), row=2, col=1)
-    figure.add_trace(go.Scattergl(x=sample["ts"], y=sample["rsi14"], mode="lines", name="RSI 14",
+    figure.add_trace(go.Scatter(x=sample["ts"], y=sample["rsi14"], mode="lines", name="RSI 14",
                                   line={"width": 1, "color": "#0dcaf0"}, showlegend=False), row=3, col=1)
     for level in (30, 70):
         figure.add_hline(y=level, line={"dash": "dot", "width": 1, "color": "#6c757d"}, row=3, col=1)
     shown = "candles" if candles else f"close downsampled to {len(idx):,} of {len(bars):,} bars (MinMaxLTTB)"
-    figure.update_layout(title=f"{symbol} · {interval} bars · {shown}", height=620, margin=dict(l=50, r=10, t=40, b=30),
+    figure.update_layout(title=f"{symbol} · {interval} bars · {shown}", height=620, margin=dict(l=50, r=10, t=75, b=30),
                          xaxis_rangeslider_visible=False, legend={"orientation": "h", "y": 1.02, "x": 0,
                                                                   "yanchor": "bottom"},
                          hovermode="x unified", uirevision=f"{symbol}-{interval}", **TRANSPARENT)
@@ -116,7 +118,8 @@ def regime_equity(curve: pd.DataFrame, bands: pd.DataFrame, proxy: str) -> go.Fi
         return empty(title, f"No equity snapshots and no {proxy} prices yet: start the engine")
     figure = go.Figure()
     if curve is not None and not curve.empty:
-        figure.add_trace(go.Scattergl(x=curve["ts"], y=curve["equity"], mode="lines", name="equity"))
+        curve = curve.iloc[downsample_indices(pd.to_datetime(curve["ts"], utc=True), curve["equity"].to_numpy())]
+        figure.add_trace(go.Scatter(x=curve["ts"], y=curve["equity"], mode="lines", name="equity"))
     else:
         figure.add_annotation(text="No equity snapshots yet", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
     figure.update_layout(title=title, height=280, margin=dict(l=50, r=10, t=30, b=30), **TRANSPARENT,
