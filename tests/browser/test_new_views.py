@@ -164,12 +164,10 @@ def test_options_greeks_heatmap_and_pnl_with_filters(started, desk):
     assert started.driver.execute_script(
         "return document.querySelector('#opt-heatmap .js-plotly-plot').data[0].x.length") == 2  # two expiries
     _wait_graph(started, "opt-pnl", lambda g: "scatter" in g["types"])
-    dropdown = started.find_element("#opt-expiry")
-    dropdown.click()
-    started.wait_for_element("#opt-expiry .Select-menu-outer, #opt-expiry [role='option']")
-    started.driver.execute_script("""
-        const opts = [...document.querySelectorAll('#opt-expiry [role=option], #opt-expiry .VirtualizedSelectOption')];
-        opts.find(o => o.innerText.trim() === arguments[0]).click();""", EXPIRIES[1])
+    started.find_element("#opt-expiry").click()
+    pick = """const o = [...document.querySelectorAll('[role=option]')].find(e => e.innerText.trim() === arguments[0]);
+              if (o) { o.click(); } return !!o;"""
+    until(lambda: started.driver.execute_script(pick, EXPIRIES[1]), 20, msg="the expiry choices never opened")
     until(lambda: {r.get("expiry") for r in grid_rows(started, "opt-positions")} == {EXPIRIES[1]}, 30,
           msg="the expiry filter did not narrow the positions")
     assert len(grid_rows(started, "opt-positions")) == 2
