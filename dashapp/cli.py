@@ -374,7 +374,8 @@ def web(threads, port, dry_run, gunicorn_args):
     """
     from dashapp import PROJECT_DIR
 
-    os.environ["WEB_THREADS"] = str(threads)  # the app sizes its admission gates from the same count
+    if not dry_run:  # the app sizes its admission gates from the same count (exec keeps the environment)
+        os.environ["WEB_THREADS"] = str(threads)
     settings = _settings()
     argv = [sys.executable, "-m", "gunicorn", "wsgi:app", "--chdir", str(PROJECT_DIR),
             "--worker-class", "gthread", "--workers", "1", "--threads", str(threads),
