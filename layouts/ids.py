@@ -7,6 +7,7 @@ class Shell:
     THEME_SINK = "shell-theme-sink"
     THEME_STATUS = "shell-theme-status"
     NAV = "shell-nav"
+    NAV_MORE = "shell-nav-more"
     USER = "shell-user"
     ENV_BADGE = "shell-env-badge"
     MODE_BADGE = "shell-mode-badge"

@@ -36,10 +36,12 @@ def page_key(path: str | None) -> str | None:
 
 def controls(refresh_id: str, range_id: str, time_range: str | None) -> html.Div:
     """Two small selects for the navbar: this page's auto-refresh and the time range of history."""
-    refresh = dbc.Select(id=refresh_id, value=DEFAULT_REFRESH, size="sm", style={"width": "6.5rem"},
-                         options=[{"label": f"⟳ {label}", "value": value} for value, label in REFRESH_LABELS.items()])
-    window = dbc.Select(id=range_id, value=time_range or DEFAULT_TIME_RANGE, size="sm", style={"width": "6.5rem"},
-                        options=[{"label": f"⏱ {label}", "value": value} for value, label in TIME_RANGE_LABELS.items()])
+    # Glyphs the desk fonts (DejaVu/Liberation) have: "⏱" drew a missing-glyph box.
+    refresh = dbc.Select(id=refresh_id, value=DEFAULT_REFRESH, size="sm", style={"width": "5.6rem"},
+                         options=[{"label": f"↻ {label}", "value": value} for value, label in REFRESH_LABELS.items()])
+    window = dbc.Select(id=range_id, value=time_range or DEFAULT_TIME_RANGE, size="sm", style={"width": "6.6rem"},
+                        options=[{"label": f"Last {label}", "value": value}
+                                 for value, label in TIME_RANGE_LABELS.items()])
     return html.Div([html.Div(refresh, title="Auto-refresh of this page (remembered per page for you)",
                               className="me-1"),
                      html.Div(window, title="Time range of the charts that show history", className="me-2")],

@@ -22,10 +22,25 @@ def mode_badge_parts(trading_mode: str) -> tuple[str, str]:
     return f"{'LIVE TRADING' if mode == 'live' else mode.upper()}", MODE_COLOURS.get(mode, "secondary")
 
 
+# Pages a desk opens all day stay in the bar; the rest are one click away under "More" (the bar with
+# every page scrolled its last links out of sight at 1366 px).
+PRIMARY_PATHS = ("/", "/trading", "/execution", "/risk", "/prices", "/jobs", "/backtests")
+
+
+def _nav_id(path: str) -> str:
+    return f"nav-{path.strip('/') or 'home'}"
+
+
 def navbar(pages: list[tuple[str, str]], username: str, role: str, env: str, trading_mode: str,
            dark: bool, time_range: str | None = None) -> dbc.Navbar:
-    links = [dbc.NavItem(dbc.NavLink(title, href=path, active="exact", id=f"nav-{path.strip('/') or 'home'}"))
-             for title, path in pages]
+    primary = [(title, path) for title, path in pages if path in PRIMARY_PATHS]
+    more = [(title, path) for title, path in pages if path not in PRIMARY_PATHS]
+    links = [dbc.NavItem(dbc.NavLink(title, href=path, active="exact", id=_nav_id(path))) for title, path in primary]
+    if more:
+        # The less-used pages sit in one menu, so the bar never wraps or scrolls pages out of sight.
+        links.append(dbc.DropdownMenu(
+            [dbc.DropdownMenuItem(title, href=path, id=_nav_id(path)) for title, path in more],
+            label="More", nav=True, in_navbar=True, align_end=True, id=Shell.NAV_MORE))
     mode_text, mode_colour = mode_badge_parts(trading_mode)
     env_colour = {"prod": "danger", "staging": "warning"}.get(env, "info")
     return dbc.Navbar(

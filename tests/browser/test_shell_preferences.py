@@ -1,0 +1,98 @@
+"""The navbar at desk screen widths and the per-user view preferences (auto-refresh per page, time
+range), read from the page as a person sees them."""
+from __future__ import annotations
+
+import pytest
+from dash.testing.wait import until
+from selenium.webdriver.support.select import Select
+
+from dashapp.pages import PAGES
+from dashapp.security.permissions import has_permission
+from layouts.shell import PRIMARY_PATHS
+from tests.browser.conftest import click, login_as, logout
+
+pytestmark = pytest.mark.browser
+
+NAV_STATE = """
+    const nav = document.getElementById("shell-nav");
+    const bar = nav.closest(".navbar").getBoundingClientRect();
+    const width = document.documentElement.clientWidth;
+    const visible = el => { const r = el.getBoundingClientRect();
+        return r.width > 0 && r.height > 0 && r.left >= 0 && r.right <= width + 0.5; };
+    const linkEls = [...nav.querySelectorAll(":scope > .nav-item > a.nav-link:not(.dropdown-toggle)")];
+    const toggle = nav.querySelector("#shell-nav-more, #shell-nav-more .dropdown-toggle");
+    return {barHeight: bar.height,
+            links: linkEls.map(a => [a.getAttribute("href"), visible(a)]),
+            more: [...nav.querySelectorAll("a.dropdown-item")].map(a => a.getAttribute("href")),
+            toggleVisible: toggle ? visible(toggle.querySelector(".dropdown-toggle") || toggle) : null,
+            scrolled: nav.scrollWidth > nav.clientWidth + 1};
+"""
+
+
+def _select(dash_duo, selector: str) -> Select:
+    return Select(dash_duo.wait_for_element(selector))
+
+
+@pytest.mark.parametrize("width", [1366, 1600, 1920])
+def test_every_page_is_in_the_bar_or_the_more_menu_and_nothing_is_hidden(started, cockpit, width):
+    started.driver.set_window_size(width, 900)
+    login_as(started, cockpit.usernames["admin"], path="/jobs")
+    allowed = [page.path for page in PAGES if has_permission("admin", page.perm)]
+    expected = [path for path in allowed if path in PRIMARY_PATHS] + [p for p in allowed if p not in PRIMARY_PATHS]
+
+    state = started.driver.execute_script(NAV_STATE)
+
+    assert [href for href, _ in state["links"]] + state["more"] == expected
+    assert all(shown for _, shown in state["links"]), state["links"]
+    assert state["more"] and state["toggleVisible"], state
+    assert not state["scrolled"]
+    assert state["barHeight"] < 64, f"the navbar wrapped onto a second line ({state['barHeight']} px)"
+    # Every page in the menu is one click away and the menu is not clipped by the bar.
+    click(started, "#shell-nav-more .dropdown-toggle")
+    until(lambda: all(item.is_displayed() for item in started.find_elements("#shell-nav a.dropdown-item")), 10)
+    click(started, "#shell-nav a.dropdown-item[href='/audit']")
+    started.wait_for_element("#page-body")
+    until(lambda: started.driver.execute_script("return location.pathname") == "/audit", 20)
+    # The time-range choices are plain text the desk fonts have (no missing-glyph box).
+    labels = [option.get_attribute("textContent").strip() for option in _select(started, "#shell-time-range").options
+              if option.get_attribute("value")]  # dbc.Select adds an empty placeholder option
+    assert labels[0] == "Last 15 min" and all(label.startswith("Last ") for label in labels)
+    assert started.get_logs() == []
+
+
+def test_refresh_choice_and_time_range_are_remembered_across_a_reload_and_a_new_login(started, cockpit):
+    username = cockpit.usernames["trader"]
+    login_as(started, username, path="/jobs")
+    until(lambda: _select(started, "#shell-refresh").first_selected_option.get_attribute("value") == "live", 20)
+
+    _select(started, "#shell-refresh").select_by_value("30s")
+    _select(started, "#shell-time-range").select_by_value("7d")
+    until(lambda: _stored(cockpit, username) == {"refresh:jobs": "30s", "time_range": "7d"}, 20,
+          msg=lambda: f"stored {_stored(cockpit, username)}")
+
+    def shown(path: str) -> tuple[str, str]:
+        return (_select(started, "#shell-refresh").first_selected_option.get_attribute("value"),
+                _select(started, "#shell-time-range").first_selected_option.get_attribute("value"))
+
+    started.driver.refresh()
+    started.wait_for_contains_text("#shell-user", username)
+    until(lambda: shown("/jobs") == ("30s", "7d"), 20, msg=lambda: f"after a reload: {shown('/jobs')}")
+
+    logout(started)
+    login_as(started, username, path="/jobs")
+    until(lambda: shown("/jobs") == ("30s", "7d"), 20, msg=lambda: f"after a new login: {shown('/jobs')}")
+    # The refresh choice is per page: Trading keeps its own (live) while the time range is global.
+    click(started, "#nav-trading")
+    until(lambda: shown("/trading") == ("live", "7d"), 20, msg=lambda: f"on Trading: {shown('/trading')}")
+    assert started.get_logs() == []
+
+
+def _stored(cockpit, username: str) -> dict:
+    import sqlalchemy as sa
+
+    from models import User, UserPreference
+
+    with cockpit.db() as session:
+        user_id = session.execute(sa.select(User.id).where(User.username == username)).scalar_one()
+        return dict(session.execute(sa.select(UserPreference.key, UserPreference.value).where(
+            UserPreference.user_id == user_id)).all())
