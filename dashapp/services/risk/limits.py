@@ -47,10 +47,14 @@ def ensure_defaults() -> None:
     """A sensible starting set, so a fresh desk is never unlimited."""
     if db.session.execute(sa.select(sa.func.count()).select_from(RiskLimit)).scalar():
         return
-    with unit_of_work() as session:
-        for kind, scope, value, action in DEFAULT_LIMITS:
-            session.add(RiskLimit(kind=kind, scope=scope, limit_value=value, warn_at=0.8, breach_action=action,
-                                  active=True, updated_by="system"))
+    try:
+        with unit_of_work() as session:
+            for kind, scope, value, action in DEFAULT_LIMITS:
+                session.add(RiskLimit(kind=kind, scope=scope, limit_value=value, warn_at=0.8, breach_action=action,
+                                      active=True, updated_by="system"))
+    except sa.exc.IntegrityError:
+        # Concurrent first requests (found under load, benchmarks/load_sessions.py): another one seeded them.
+        db.session.rollback()
 
 
 def _number(value, field: str, minimum: float = 0.0, maximum: float | None = None) -> float:
