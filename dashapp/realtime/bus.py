@@ -104,9 +104,12 @@ class _RedisListener(threading.Thread):
                         backoff = 0.5
                     elif raw.get("type") == "message":
                         _deliver_local(json.loads(raw["data"]))
-            except Exception:
+            except Exception as exc:
+                if self.subscribed.is_set() or backoff == 0.5:  # once per outage, not at every retry
+                    log.warning("redis subscription lost (%s); reconnecting with backoff up to 5 s", exc)
+                else:
+                    log.debug("redis still unavailable: %s", exc)
                 self.subscribed.clear()
-                log.warning("redis subscription lost; reconnecting in %.1f s", backoff, exc_info=True)
             finally:
                 if pubsub is not None:
                     try:

@@ -241,3 +241,59 @@ def test_many_streams_cannot_starve_gunicorn(dash_app, tmp_path):
         os.killpg(web.pid, 15)
         web.wait(timeout=30)
         log.close()
+
+
+def _redis_server(port: int, folder: Path) -> subprocess.Popen:
+    """A private redis-server on its own port (never the machine's shared one)."""
+    import redis
+
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(folder)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    client = redis.Redis(port=port, socket_connect_timeout=1)
+
+    def answers() -> bool:
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+
+    wait_for(answers, "the private redis-server to answer")
+    return proc
+
+
+@pytest.mark.parametrize("db_backend", ["sqlite"], indirect=True)
+def test_open_stream_survives_a_redis_restart(tmp_path, database_url):
+    """One subscription per process: after Redis comes back, events published through it reach the
+    streams that were open during the outage (the listener reconnects; the page polled meanwhile)."""
+    import shutil
+
+    from dashapp import create_server
+    from dashapp.realtime import bus, publish
+    from tests.conftest import upgrade_database
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    port = _free_port()
+    redis_proc = _redis_server(port, tmp_path)
+    server = create_server(make_settings(tmp_path, database_url, redis_url=f"redis://127.0.0.1:{port}/0"))
+    upgrade_database(server)
+    try:
+        with server.app_context():
+            subscription = bus.subscribe()
+            publish("probe", {"n": 1})
+            assert subscription.get(timeout=10)["data"] == {"n": 1}
+            listener = bus._listeners[(f"redis://127.0.0.1:{port}/0", bus._channel())]
+            redis_proc.kill()
+            redis_proc.wait(timeout=10)
+            wait_for(lambda: not listener.subscribed.is_set(), "the listener to notice the outage")
+            publish("probe", {"n": 2})  # Redis down: delivered in this process only, never raised
+            assert subscription.get(timeout=10)["data"] == {"n": 2}
+            redis_proc = _redis_server(port, tmp_path)
+            wait_for(listener.subscribed.is_set, "the listener to subscribe again")
+            publish("probe", {"n": 3})
+            assert subscription.get(timeout=10)["data"] == {"n": 3}
+            subscription.close()
+    finally:
+        redis_proc.kill()
+        redis_proc.wait(timeout=10)
