@@ -140,8 +140,12 @@ class Cockpit:
             from dashapp.config import Settings
             from workers.celery_app import CeleryJobPort, create_celery
 
-            settings = Settings.from_env(instance_dir=self.instance, database_url=self.env.get("DATABASE_URL"),
-                                         redis_url=self.env.get("REDIS_URL"))
+            # Exactly the cockpit's store and broker: on the embedded stack its SQLite file and
+            # filesystem broker, whatever DATABASE_URL / REDIS_URL this process may have.
+            settings = Settings.from_env(
+                instance_dir=self.instance,
+                database_url=self.env.get("DATABASE_URL") or f"sqlite:///{self.instance / 'cockpit.sqlite'}",
+                redis_url=self.env.get("REDIS_URL"))
             self._server = create_server(settings)
             self._port = CeleryJobPort(create_celery(settings))
         return self._server
