@@ -15,7 +15,7 @@ import json
 import threading
 import time
 
-from flask import Blueprint, Response, abort, current_app, stream_with_context
+from flask import Blueprint, Response, abort, stream_with_context
 from flask_login import current_user
 
 from dashapp.extensions import db
@@ -93,8 +93,3 @@ def stream():
     response.headers["X-Accel-Buffering"] = "no"
     return response
 
-
-def stream_counts(app=None) -> dict:
-    """Open streams of this process, for probes and tests."""
-    slots = capacity.of(app or current_app).streams
-    return {"open": slots.open, "per_process": slots.per_process, "per_user": slots.per_user}

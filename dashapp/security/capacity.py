@@ -160,8 +160,8 @@ def _callback_class(capacity: Capacity) -> str:
 def busy_response(what: str, retry_after: int, status: int = 503):
     """503 (or 429) with Retry-After: JSON for the renderer and API clients, a self-refreshing page
     for a browser's page load (no script, so it fits the strict CSP)."""
-    if request.method == "GET" and request.accept_mimetypes.accept_html and not request.path.startswith(
-            ("/_dash-", "/api/", "/events/")):
+    # A page load or a form post (sign-in) from a browser; the refresh reloads the address with a GET.
+    if request.accept_mimetypes.accept_html and not request.path.startswith(("/_dash-", "/api/", "/events/")):
         html = (f'<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="{retry_after}">'
                 "<title>Cockpit busy</title></head><body><p>The cockpit is busy; this page retries in "
                 f"{retry_after} s.</p></body></html>")
