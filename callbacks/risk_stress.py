@@ -44,13 +44,16 @@ def register() -> None:
         pick, done = stress_pick(options, shown, launched, {j.id: j.state for j in recent})
         return options, ids.progress(jobs.summary(running) if running else None), pick, done
 
-    @guarded_callback(Perm.VIEW_RISK, Output(ids.SCENARIOS, "rowData"), Input(ids.RUNS, "value"),
-                      prevent_initial_call=True)
+    @guarded_callback(Perm.VIEW_RISK, Output(ids.SCENARIOS, "rowData"), Output(ids.NOTE, "children"),
+                      Input(ids.RUNS, "value"), prevent_initial_call=True)
     def scenarios(job_id):
         if not job_id:
-            return no_update
+            return no_update, no_update
         result = jobs.get_job(job_id).result or {}
-        return [{k: s[k] for k in ("name", "kind", "description", "pnl", "result")} for s in result.get("scenarios", [])]
+        rows = [{k: s[k] for k in ("name", "kind", "description", "pnl", "result")} for s in result.get("scenarios", [])]
+        # A run on an empty book finishes with no scenarios: say why instead of an empty grid.
+        note = "" if rows else f"This run has no scenarios: {result.get('note') or 'nothing was stressed'}."
+        return rows, note
 
     @guarded_callback(Perm.VIEW_RISK, Output(ids.POSITIONS, "rowData"), Output(ids.BREAKDOWN, "children"),
                       Input(ids.SCENARIOS, "cellClicked"), State(ids.RUNS, "value"), prevent_initial_call=True)

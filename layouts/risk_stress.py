@@ -20,6 +20,7 @@ POSITIONS = "rk-stress-positions"
 BREAKDOWN = "rk-stress-breakdown"
 POLL = "rk-stress-poll"
 TOKEN = "rk-stress-token"
+NOTE = "rk-stress-note"  # what a run with no scenarios found (e.g. no open positions)
 LAUNCHED = "rk-stress-launched"  # the job this page launched, until its results are on show
 
 SCENARIO_COLUMNS = column_defs([("name", {"minWidth": 220}), ("kind", {"width": 120}),
@@ -37,7 +38,7 @@ def section(perms) -> html.Div:
         dcc.Interval(id=POLL, interval=1500),
         dcc.Store(id=TOKEN, data=uuid.uuid4().hex),  # per page load: a retried click launches once
         dcc.Store(id=LAUNCHED),
-        html.Div(id=PROGRESS), html.Div(id=MESSAGE),
+        html.Div(id=PROGRESS), html.Div(id=MESSAGE), html.Div(id=NOTE, className="small text-warning-emphasis"),
         html.Div("Historical scenarios replay the S&P 500's worst days and windows in the stored history on today's "
                  "positions; hypothetical ones shock equity, rates, FX and volatility. Options are fully repriced. "
                  "FAIL = the scenario loss exceeds the daily-loss limit. Click a scenario for its positions.",
