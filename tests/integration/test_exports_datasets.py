@@ -17,6 +17,12 @@ from dashapp.services import jobs
 from tests.support.trading import T0, fill, iso, order
 from tests.unit.exports import xlsx
 from tests.unit.test_jobs_service import FakePort
+from dashapp.presentation.columns import spec
+
+
+def label(field: str) -> str:
+    """The header an Excel sheet gives a field: the catalogue's, with its unit."""
+    return spec(field).label
 
 
 @pytest.fixture
@@ -61,15 +67,16 @@ def test_risk_export_has_var_and_limit_sheets(book):
     sheets, formats = xlsx.read(path)
     assert [s.name for s in sheets] == ["Summary", "VaR", "Limits"]
     var_header, *var_rows = sheets[1].rows
-    assert var_header[:3] == ["scope", "level", "historical_var"] and "monte_carlo_var" in var_header
+    assert var_header[:3] == [label("scope"), label("level"), label("historical_var")]
+    assert label("monte_carlo_var") in var_header and "Historical VaR (USD)" in var_header
     assert {r[0] for r in var_rows} == {"MOM", "TOTAL"} and {r[1] for r in var_rows} == {0.95, 0.99}
     assert all(r[2] > 0 for r in var_rows)
     assert formats[sheets[1].styles[(1, 1)]] == "0.00%"
     limits_header, *limit_rows = sheets[2].rows
-    assert limits_header[:3] == ["limit_id", "kind", "scope"] and len(limit_rows) == 7  # the default limits
+    assert limits_header[:3] == [label("limit_id"), label("kind"), label("scope")] and len(limit_rows) == 7  # the default limits
     gross = next(r for r in limit_rows if r[1] == "gross_exposure")
     # Delta-one exposure at the mids: AAPL 10,000 + 10 x 100 from the TCA fills, XOM 4,000 short.
-    assert gross[limits_header.index("value")] == pytest.approx(11_000 * 100 + 4_000 * 50, rel=1e-6)
+    assert gross[limits_header.index(label("value"))] == pytest.approx(11_000 * 100 + 4_000 * 50, rel=1e-6)
     summary = {r[0]: r[1] for r in sheets[0].rows if len(r) >= 2}
     assert summary["Risk level"] in ("OK", "WARNING", "CRITICAL") and summary["Period from (UTC)"] == "(start)"
     assert job.result["rows_by_table"] == {"VaR": len(var_rows), "Limits": 7}

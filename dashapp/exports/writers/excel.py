@@ -15,6 +15,7 @@ from pathlib import Path
 import xlsxwriter
 
 from dashapp.exports.tables import ExportData, Progress, Table, WriteResult, summary_facts
+from dashapp.presentation.columns import spec
 
 EXCEL_MAX_ROWS = 1_048_576
 NUMBER_FORMATS = {"int": "0", "float": "#,##0.00", "price": "#,##0.0000", "pct": "0.00%",
@@ -34,6 +35,12 @@ def _sheet_name(base: str, part: int, taken: set[str]) -> str:
     return name
 
 
+def human_headers(table: Table) -> list[str]:
+    """The catalogue's header with its unit ("Avg cost (USD)"): a workbook is read by people (D47);
+    CSV and JSON keep the field names that programs parse."""
+    return [spec(name).label for name in table.column_names()]
+
+
 def _widths(table: Table, first_chunk) -> list[int]:
     widths = []
     for i, column in enumerate(table.columns):
@@ -42,7 +49,7 @@ def _widths(table: Table, first_chunk) -> list[int]:
         else:
             longest = max((len(str(row[i])) for row in first_chunk[:500] if row[i] is not None), default=0)
             width = min(max(longest + 2, 10), 48)
-        widths.append(max(width, len(column.name) + 3))
+        widths.append(max(width, len(spec(column.name).label) + 3))
     return widths
 
 
@@ -55,7 +62,7 @@ class _Sheets:
         self.done: list[tuple[str, int]] = []  # (sheet name, data rows)
         self.sheet = None
         self.row = 0
-        self.widths: list[int] = [len(c.name) + 3 for c in table.columns]
+        self.widths: list[int] = [len(spec(c.name).label) + 3 for c in table.columns]
 
     def open(self) -> None:
         self.close()
@@ -63,7 +70,7 @@ class _Sheets:
         self.sheet = self.book.add_worksheet(name)
         for col, (column, width) in enumerate(zip(self.table.columns, self.widths)):
             self.sheet.set_column(col, col, width, self.formats.get(column.kind))
-        self.sheet.write_row(0, 0, self.table.column_names(), self.header)
+        self.sheet.write_row(0, 0, human_headers(self.table), self.header)
         self.sheet.freeze_panes(1, 0)
         self.row = 1
         self.done.append((name, 0))

@@ -18,6 +18,12 @@ from dashapp.exports import writers
 from dashapp.exports.tables import Chart, Column, ExportData, Table
 from dashapp.exports.writers import excel, pdf
 from tests.unit.exports import xlsx
+from dashapp.presentation.columns import spec
+
+
+def label(field: str) -> str:
+    """The header an Excel sheet gives a field: the catalogue's, with its unit."""
+    return spec(field).label
 
 T0 = datetime(2026, 3, 2, 14, 30, tzinfo=timezone.utc)
 COLUMNS = [Column("id", "int"), Column("created_at", "datetime"), Column("symbol"), Column("quantity", "float"),
@@ -89,7 +95,9 @@ def test_excel_has_summary_first_formatted_sheets_and_every_row(tmp_path):
     sheets, formats = xlsx.read(path)
     assert [s.name for s in sheets] == ["Summary", "Orders", "Limits"]
     orders = sheets[1]
-    assert orders.rows[0] == ["id", "created_at", "symbol", "quantity", "price", "fill_rate"]
+    # People read workbooks: the catalogue's headers with units, not field names (D47).
+    assert orders.rows[0] == [label(n) for n in ("id", "created_at", "symbol", "quantity", "price", "fill_rate")]
+    assert orders.rows[0][1] == "Created (UTC)" and "created_at" not in orders.rows[0]
     assert len(orders.rows) == 26 and result.rows == {"Orders": 25, "Limits": 2}
     assert orders.rows[1][0] == 0 and orders.rows[1][2] == "SYM0" and orders.rows[1][3] == 100.0
     # Times are Excel serial days (UTC); 2026-03-02 14:30 is 46083.604166...
@@ -114,7 +122,7 @@ def test_excel_splits_a_table_longer_than_a_sheet(tmp_path):
     sheets, _ = xlsx.read(path)
     assert [s.name for s in sheets] == ["Summary", "Orders", "Orders (2)", "Orders (3)"]
     assert [len(s.rows) - 1 for s in sheets[1:]] == [10, 10, 5] and result.rows == {"Orders": 25}
-    assert all(s.rows[0][0] == "id" and s.frozen_rows == 1 for s in sheets[1:])
+    assert all(s.rows[0][0] == label("id") and s.frozen_rows == 1 for s in sheets[1:])
     assert [s.rows[1][0] for s in sheets[1:]] == [0, 10, 20]  # continues where the last sheet stopped
     summary = {r[0]: r[1] for r in sheets[0].rows if len(r) >= 2}
     assert (summary["Orders"], summary["Orders (2)"], summary["Orders (3)"]) == (10, 10, 5)
