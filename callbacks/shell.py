@@ -57,6 +57,13 @@ def register() -> None:
         Input(Shell.REFRESH, "value"), State(Shell.URL, "pathname"), State(Shell.REFRESH_MAP, "data"),
     )
 
+    clientside_callback(
+        ClientsideFunction(namespace="cockpitRefresh", function_name="now"),
+        Output(Shell.REFRESH_APPLIED, "children", allow_duplicate=True),
+        Input(Shell.REFRESH_NOW, "n_clicks"), State(Shell.URL, "pathname"), State(Shell.REFRESH_MAP, "data"),
+        prevent_initial_call=True,
+    )
+
     @guarded_callback(Perm.EDIT_OWN_PREFERENCES, Output(Shell.PREFS_STATUS, "children"),
                       Input(Shell.REFRESH, "value"), State(Shell.URL, "pathname"), prevent_initial_call=True)
     def remember_refresh(choice, pathname):

@@ -15,6 +15,7 @@ class Shell:
     LIVE_EVENTS = "live-events"  # the newest pushed event; pages listen to it
     LIVE_SINK = "shell-live-sink"
     REFRESH = "shell-refresh"  # this page's auto-refresh choice
+    REFRESH_NOW = "shell-refresh-now"  # refresh this page once, whatever the choice
     TIME_RANGE = "shell-time-range"  # the global time range of history charts
     PREFS = "shell-prefs"  # the user's stored preferences, loaded with the page
     REFRESH_MAP = "shell-refresh-map"  # path -> the intervals a refresh choice drives

@@ -34,15 +34,18 @@ def page_key(path: str | None) -> str | None:
     return entry[0] if entry else None
 
 
-def controls(refresh_id: str, range_id: str, time_range: str | None) -> html.Div:
-    """Two small selects for the navbar: this page's auto-refresh and the time range of history."""
+def controls(refresh_id: str, range_id: str, time_range: str | None, now_id: str | None = None) -> html.Div:
+    """The navbar's view controls: this page's auto-refresh, a refresh-now button, the time range of history."""
     # Glyphs the desk fonts (DejaVu/Liberation) have: "⏱" drew a missing-glyph box.
     refresh = dbc.Select(id=refresh_id, value=DEFAULT_REFRESH, size="sm", style={"width": "5.6rem"},
                          options=[{"label": f"↻ {label}", "value": value} for value, label in REFRESH_LABELS.items()])
     window = dbc.Select(id=range_id, value=time_range or DEFAULT_TIME_RANGE, size="sm", style={"width": "6.6rem"},
                         options=[{"label": f"Last {label}", "value": value}
                                  for value, label in TIME_RANGE_LABELS.items()])
+    # With "Off" (or a slow cadence) this is how the page is brought up to date.
+    now = ([dbc.Button("↻", id=now_id, size="sm", color="secondary", outline=True, className="me-1 py-0 px-2",
+                       title="Refresh this page now")] if now_id else [])
     return html.Div([html.Div(refresh, title="Auto-refresh of this page (remembered per page for you)",
-                              className="me-1"),
+                              className="me-1"), *now,
                      html.Div(window, title="Time range of the charts that show history", className="me-2")],
                     className="d-flex align-items-center", id="shell-view-controls")

@@ -50,7 +50,7 @@ def navbar(pages: list[tuple[str, str]], username: str, role: str, env: str, tra
                 dbc.Nav(links, id=Shell.NAV, navbar=True, className="me-auto flex-nowrap desk-nav"),
                 html.Div(
                     [
-                        refresh.controls(Shell.REFRESH, Shell.TIME_RANGE, time_range),
+                        refresh.controls(Shell.REFRESH, Shell.TIME_RANGE, time_range, Shell.REFRESH_NOW),
                         dbc.Badge("↻ Push: polling", color="secondary", id=Shell.LIVE_BADGE, className="me-1",
                                   title=PUSH_TITLE),
                         dbc.Badge(mode_text, color=mode_colour, id=Shell.MODE_BADGE, className="me-1",

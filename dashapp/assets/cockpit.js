@@ -25,6 +25,12 @@
   }
 
   function deliver(data) {
+    // The page's auto-refresh choice (refresh.js) decides whether a pushed event refreshes it.
+    const refresh = window.cockpitRefresh;
+    if (refresh && !refresh.pushAllowed()) {
+      refresh.held += 1;
+      return;
+    }
     window.dash_clientside.set_props("live-events", { data: data });
   }
 

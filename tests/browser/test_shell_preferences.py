@@ -9,7 +9,7 @@ from selenium.webdriver.support.select import Select
 from dashapp.pages import PAGES
 from dashapp.security.permissions import has_permission
 from layouts.shell import PRIMARY_PATHS
-from tests.browser.conftest import click, login_as, logout
+from tests.browser.conftest import click, grid_rows, login_as, logout
 
 pytestmark = pytest.mark.browser
 
@@ -96,3 +96,59 @@ def _stored(cockpit, username: str) -> dict:
         user_id = session.execute(sa.select(User.id).where(User.username == username)).scalar_one()
         return dict(session.execute(sa.select(UserPreference.key, UserPreference.value).where(
             UserPreference.user_id == user_id)).all())
+
+
+def _ingest_position(cockpit, n: int, symbol: str) -> None:
+    from dashapp.realtime import publish
+    from dashapp.services.ingest import ingest_batch
+    from tests.support.trading import REFERENCE, fill, order
+
+    with cockpit.db():
+        if n == 0:
+            for kind, items in REFERENCE.items():
+                ingest_batch(kind, "paper-1", items)
+        ingest_batch("orders", "paper-1", [order(f"o-{n}", qty=100, instrument=symbol)])
+        ingest_batch("fills", "paper-1", [fill(f"f-{n}", f"o-{n}", 100.0, 100.0)])
+        # What the ingest endpoint publishes after a stored batch (the push the page may not act on).
+        publish("ingest.fills", {"engine_id": "paper-1", "stored": 1, "updated": 0})
+
+
+def _wait_applied(dash_duo, text: str) -> None:
+    def applied() -> str:  # a hidden element: selenium's .text would read ""
+        return dash_duo.driver.execute_script("return document.getElementById('shell-refresh-applied').textContent;")
+    until(lambda: applied() == text, 20, msg=lambda: f"refresh applied: {applied()!r}")
+
+
+def _positions(dash_duo) -> set[str]:
+    return {row.get("instrument") for row in grid_rows(dash_duo, "cc-positions")}
+
+
+def test_refresh_off_holds_pushed_and_polled_changes_until_the_button_and_5s_shows_them(started, cockpit):
+    login_as(started, cockpit.usernames["trader"], path="/")
+    until(lambda: started.driver.execute_script("return !!window.cockpitRefresh;"), 20)
+    _select(started, "#shell-refresh").select_by_value("off")
+    _wait_applied(started, "command_center:off")
+    until(lambda: started.find_element("#shell-live-badge").text == "⇅ Push: connected", 30)
+    held = started.driver.execute_script("return window.cockpitRefresh.held;")
+
+    _ingest_position(cockpit, 0, "AAPL")
+    # The ingest's pushed events reach the tab and are held there (the page is not refreshed by them).
+    until(lambda: started.driver.execute_script("return window.cockpitRefresh.held;") > held, 30,
+          msg="the ingest's pushed event never reached the tab")
+    # The trading-mode badge polls every 5 s whatever the page's choice: two of its requests later, a
+    # page interval (3 s) would have fired had "Off" not stopped it.
+    requests = started.driver.execute_script(
+        "return performance.getEntriesByType('resource').filter(e => e.name.includes('_dash-update')).length;")
+    until(lambda: started.driver.execute_script(
+        "return performance.getEntriesByType('resource').filter(e => e.name.includes('_dash-update')).length;")
+        >= requests + 2, 30)
+    assert "AAPL" not in _positions(started)
+
+    click(started, "#shell-refresh-now")
+    until(lambda: "AAPL" in _positions(started), 30, msg=lambda: f"after the button: {_positions(started)}")
+
+    _select(started, "#shell-refresh").select_by_value("5s")
+    _wait_applied(started, "command_center:5s")
+    _ingest_position(cockpit, 1, "XOM")
+    until(lambda: "XOM" in _positions(started), 30, msg=lambda: f"with 5 s: {_positions(started)}")
+    assert started.get_logs() == []
