@@ -6,9 +6,9 @@ from dash import Input, Output, State, html
 
 from dashapp.security.guards import guarded_callback
 from dashapp.security.permissions import Perm
-from dashapp.services import audit
+from dashapp.services import audit, preferences
 from layouts.audit import MAX_ROWS
-from layouts.ids import Audit
+from layouts.ids import Audit, Shell
 
 
 def record_rows(records) -> list[dict]:
@@ -51,10 +51,12 @@ def register() -> None:
     @guarded_callback(Perm.VIEW_AUDIT, Output(Audit.GRID, "rowData"), Output(Audit.COUNT, "children"),
                       Output(Audit.ACTION, "options"),
                       Input(Audit.APPLY, "n_clicks"), Input(Audit.ACTOR, "n_submit"), Input(Audit.TEXT, "n_submit"),
+                      Input(Shell.TIME_RANGE, "value"),
                       State(Audit.ACTOR, "value"), State(Audit.ACTION, "value"), State(Audit.TEXT, "value"))
-    def apply_filters(_n, _actor_enter, _text_enter, actor, action, text):
+    def apply_filters(_n, _actor_enter, _text_enter, time_range, actor, action, text):
         records = audit.query(actor=(actor or "").strip() or None, action=action or None,
-                              text=(text or "").strip() or None, limit=MAX_ROWS)
+                              text=(text or "").strip() or None, since=preferences.window_start(time_range),
+                              limit=MAX_ROWS)
         return record_rows(records), count_text(len(records)), action_options(audit.distinct_actions())
 
     @guarded_callback(Perm.VIEW_AUDIT, Output(Audit.VERIFY_RESULT, "children"),

@@ -7,10 +7,10 @@ from dash import Input, Output, State, no_update
 
 from dashapp.security.guards import current_role, current_username, guarded_callback
 from dashapp.security.permissions import Perm
-from dashapp.services import jobs
+from dashapp.services import jobs, preferences
 from dashapp.services.errors import ServiceError, ValidationError
 from layouts.common import empty_state
-from layouts.ids import Jobs
+from layouts.ids import Jobs, Shell
 from layouts.jobs import NO_JOB_SELECTED, NO_JOBS, job_detail, notice
 
 
@@ -29,9 +29,10 @@ def _port():
 def register() -> None:
     @guarded_callback(Perm.VIEW_JOBS, Output(Jobs.GRID, "rowData"), Output(Jobs.EMPTY, "children"),
                       Input(Jobs.INTERVAL, "n_intervals"), Input(Jobs.INCLUDE_SCHEDULED, "value"),
-                      Input(Jobs.CHANGED, "data"), State(Jobs.GRID, "rowData"))
-    def refresh_jobs(_n, include_scheduled, _changed, current):
-        rows = [jobs.summary(job) for job in jobs.list_jobs(include_scheduled=bool(include_scheduled))]
+                      Input(Jobs.CHANGED, "data"), Input(Shell.TIME_RANGE, "value"), State(Jobs.GRID, "rowData"))
+    def refresh_jobs(_n, include_scheduled, _changed, time_range, current):
+        rows = [jobs.summary(job) for job in jobs.list_jobs(include_scheduled=bool(include_scheduled),
+                                                            since=preferences.window_start(time_range))]
         if rows and rows == current:
             return no_update, no_update  # nothing moved: spare the grid a redraw
         return rows, (None if rows else empty_state(NO_JOBS))

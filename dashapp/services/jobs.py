@@ -406,8 +406,10 @@ def get_job(job_id: str) -> Job:
 
 
 def list_jobs(state: str | list[str] | None = None, job_type_name: str | None = None, created_by: str | None = None,
-              include_scheduled: bool = True, limit: int = 200) -> list[Job]:
+              include_scheduled: bool = True, limit: int = 200, since: datetime | None = None) -> list[Job]:
     stmt = sa.select(Job).order_by(Job.created_at.desc()).limit(min(max(limit, 1), 1000))
+    if since is not None:  # the page's time range
+        stmt = stmt.where(Job.created_at >= since)
     if state:
         stmt = stmt.where(Job.state.in_([state] if isinstance(state, str) else state))
     if job_type_name:

@@ -4,7 +4,7 @@ of the pages that show history. Values are checked here; a bad one is a Validati
 field, so the shell's callback and any future REST edge answer the same way."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 
@@ -71,3 +71,13 @@ def refresh_for(prefs: dict, page: str) -> str:
 
 def time_range_delta(value: str | None) -> timedelta:
     return TIME_RANGES.get(value or DEFAULT_TIME_RANGE, TIME_RANGES[DEFAULT_TIME_RANGE])
+
+
+def window_start(value: str | None, now: datetime | None = None) -> datetime:
+    """Where the history a page shows starts for the chosen time range (an unknown value reads as
+    the default), clipped to the desk's accepted span (services/bounds.py), so pages filter alike."""
+    from dashapp.services.bounds import time_window
+
+    now = now or datetime.now(timezone.utc)
+    start, _ = time_window(now=now).clip(now - time_range_delta(value), now)
+    return start

@@ -152,3 +152,27 @@ def test_refresh_off_holds_pushed_and_polled_changes_until_the_button_and_5s_sho
     _ingest_position(cockpit, 1, "XOM")
     until(lambda: "XOM" in _positions(started), 30, msg=lambda: f"with 5 s: {_positions(started)}")
     assert started.get_logs() == []
+
+
+def test_the_time_range_filters_the_history_a_page_shows(started, cockpit):
+    from datetime import datetime, timedelta, timezone
+
+    from models import Job
+
+    now = datetime.now(timezone.utc)
+    with cockpit.db() as session:
+        for name, age in (("recent", timedelta(hours=2)), ("older", timedelta(days=3))):
+            session.add(Job(id=f"job-{name}", job_type="health_check", state="succeeded", progress=100.0,
+                            created_by="trader1", created_at=now - age, finished_at=now - age, message=name))
+        session.commit()
+    login_as(started, cockpit.usernames["trader"], path="/jobs")
+
+    def messages() -> list[str]:
+        return sorted(row.get("message") for row in grid_rows(started, "jobs-grid"))
+
+    until(lambda: messages() == ["recent"], 20, msg=lambda: f"last 24 h: {messages()}")
+    _select(started, "#shell-time-range").select_by_value("7d")
+    until(lambda: messages() == ["older", "recent"], 20, msg=lambda: f"last 7 days: {messages()}")
+    _select(started, "#shell-time-range").select_by_value("1h")
+    until(lambda: messages() == [], 20, msg=lambda: f"last hour: {messages()}")
+    assert started.get_logs() == []
