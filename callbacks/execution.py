@@ -1,26 +1,30 @@
-"""Execution quality callbacks: one scorecard query per Apply, plus the distributions."""
+"""Execution quality callbacks: one scorecard query per Apply or period change (the navbar's time
+range sets the period), plus the distributions."""
 from __future__ import annotations
 
-from datetime import timedelta
-
-from dash import Input, Output, State
+from dash import Input, Output, State, no_update
 
 from dashapp.security.guards import guarded_callback
 from dashapp.security.permissions import Perm
-from dashapp.services import execution
+from dashapp.services import execution, preferences
 from dashapp.services.errors import ServiceError
 from layouts import figures
 from layouts.execution import columns
 from layouts.ids import Execution as ids
+from layouts.ids import Shell
 from models import utcnow
 
-SPANS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+SPANS = preferences.TIME_RANGES  # the navbar's time range sets the period (sync_period)
 
 
 def register() -> None:
+    @guarded_callback(Perm.VIEW_TRADING, Output(ids.PERIOD, "value"), Input(Shell.TIME_RANGE, "value"))
+    def sync_period(time_range):
+        return time_range if time_range in SPANS else no_update
+
     @guarded_callback(Perm.VIEW_TRADING, Output(ids.GRID, "rowData"), Output(ids.GRID, "columnDefs"),
                       Output(ids.SLIPPAGE, "figure"), Output(ids.LATENCY, "figure"), Output(ids.NOTE, "children"),
-                      Input(ids.APPLY, "n_clicks"), State(ids.PERIOD, "value"), State(ids.GROUP_BY, "value"),
+                      Input(ids.APPLY, "n_clicks"), Input(ids.PERIOD, "value"), State(ids.GROUP_BY, "value"),
                       State(ids.STRATEGY, "value"), State(ids.INSTRUMENT, "value"))
     def scorecards(_n, period, by, strategy, instrument):
         since = utcnow() - SPANS.get(period, SPANS["24h"])

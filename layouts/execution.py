@@ -9,7 +9,9 @@ from dashapp.presentation.columns import column_def
 from layouts.common import page_header
 from layouts.ids import Execution as ids
 
-PERIODS = {"1h": "last hour", "24h": "last 24 hours", "7d": "last 7 days", "30d": "last 30 days"}
+# The same choices as the navbar's time range (services/preferences.py), which sets this select.
+PERIODS = {"15m": "last 15 minutes", "1h": "last hour", "4h": "last 4 hours", "24h": "last 24 hours",
+           "7d": "last 7 days", "30d": "last 30 days"}
 NUM2 = {"type": "rightAligned", "valueFormatter": {"function": "num2(params.value)"}}
 PCT = {"type": "rightAligned", "valueFormatter": {"function": "num2(params.value * 100)"}}
 

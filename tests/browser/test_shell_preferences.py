@@ -176,3 +176,30 @@ def test_the_time_range_filters_the_history_a_page_shows(started, cockpit):
     _select(started, "#shell-time-range").select_by_value("1h")
     until(lambda: messages() == [], 20, msg=lambda: f"last hour: {messages()}")
     assert started.get_logs() == []
+
+
+def test_the_time_range_sets_the_execution_period_and_its_counts(started, cockpit):
+    from datetime import datetime, timedelta, timezone
+
+    from dashapp.services.ingest import ingest_batch
+    from tests.support.trading import REFERENCE, fill, order
+
+    now = datetime.now(timezone.utc)
+    with cockpit.db():
+        for kind, items in REFERENCE.items():
+            ingest_batch(kind, "paper-1", items)
+        for name, age in (("recent", timedelta(hours=2)), ("older", timedelta(days=3))):
+            at = now - age
+            ingest_batch("orders", "paper-1", [order(name, status="filled", created_at=at.isoformat(),
+                                                     filled_at=(at + timedelta(seconds=1)).isoformat())])
+            ingest_batch("fills", "paper-1", [fill(f"f-{name}", name, 100.0, 190.1,
+                                                   filled_at=(at + timedelta(seconds=1)).isoformat())])
+    login_as(started, cockpit.usernames["trader"], path="/execution")
+
+    started.wait_for_contains_text("#ex-note", "1 orders and 1 fills in the period")
+    _select(started, "#shell-time-range").select_by_value("7d")
+    until(lambda: _select(started, "#ex-period").first_selected_option.get_attribute("value") == "7d", 20)
+    started.wait_for_contains_text("#ex-note", "2 orders and 2 fills in the period")
+    _select(started, "#shell-time-range").select_by_value("1h")
+    started.wait_for_contains_text("#ex-note", "No orders in the period")
+    assert started.get_logs() == []
