@@ -102,4 +102,25 @@ def test_launch_watch_progress_and_open_the_result(started, cockpit):
     click_grid_row(started, ids.RUNS, "state", "succeeded")
     started.wait_for_contains_text("#bt-summary-text", "Momentum (lookback=30")
     assert started.find_element("#bt-metric-trades").text == f"{trades:,}"
+    _charts_are_drawn_above_the_cards(started)
     assert started.get_logs() == []
+
+
+def _charts_are_drawn_above_the_cards(dash_duo) -> None:
+    """The Equity and Drawdown graphs have real height (they once had none) and end above the Trades
+    and Monthly returns cards (they once hid behind them): read from the element rectangles."""
+    def rects() -> dict:
+        return dash_duo.driver.execute_script("""
+            const r = id => { const el = document.getElementById(id); if (!el) { return null; }
+                const b = el.getBoundingClientRect(); return {top: b.top, bottom: b.bottom, height: b.height}; };
+            const svg = id => { const el = document.querySelector(`#${id} .main-svg`);
+                return el ? el.getBoundingClientRect().height : 0; };
+            return {equity: r(arguments[0]), drawdown: r(arguments[1]), trades: r(arguments[2]),
+                    monthly: r(arguments[3]), equitySvg: svg(arguments[0]), drawdownSvg: svg(arguments[1])};
+        """, ids.EQUITY, ids.DRAWDOWN, ids.TRADES, ids.MONTHLY)
+
+    until(lambda: rects()["equitySvg"] > 150 and rects()["drawdownSvg"] > 100, 20, msg=lambda: f"{rects()}")
+    shown = rects()
+    assert shown["equity"]["height"] > 150 and shown["drawdown"]["height"] > 100, shown
+    below = min(shown["trades"]["top"], shown["monthly"]["top"])
+    assert shown["equity"]["bottom"] <= below + 0.5 and shown["drawdown"]["bottom"] <= below + 0.5, shown
