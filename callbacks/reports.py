@@ -10,10 +10,10 @@ from dash import Input, Output, State, ctx, no_update
 from dashapp.reports.archive import list_runs, run_summary
 from dashapp.security.guards import current_role, current_username, guarded_callback
 from dashapp.security.permissions import Perm
-from dashapp.services import delivery, schedules
+from dashapp.services import delivery, preferences, schedules
 from dashapp.services.errors import ServiceError, ValidationError
 from layouts.common import empty_state
-from layouts.ids import Reports
+from layouts.ids import Reports, Shell
 from layouts.reports import EMPTY_FORM, NO_REPORTS, NO_SCHEDULES, cadence_styles, notice
 
 FORM_FIELDS = ("name", "report_type", "cadence", "time_of_day", "weekday", "day_of_month", "cron", "timezone",
@@ -60,10 +60,11 @@ def register() -> None:
                       Output(Reports.SCHEDULES_EMPTY, "children"), Output(Reports.ARCHIVE_GRID, "rowData"),
                       Output(Reports.ARCHIVE_EMPTY, "children"), Input(Reports.INTERVAL, "n_intervals"),
                       Input(Reports.CHANGED, "data"), Input(Reports.ARCHIVE_CHANGED, "data"),
+                      Input(Shell.TIME_RANGE, "value"),
                       State(Reports.SCHEDULES_GRID, "rowData"), State(Reports.ARCHIVE_GRID, "rowData"))
-    def refresh(_n, _changed, _archive_changed, shown_schedules, shown_runs):
+    def refresh(_n, _changed, _archive_changed, time_range, shown_schedules, shown_runs):
         rows = [schedules.summary(s) for s in schedules.list_schedules()]
-        runs = [run_summary(run, name) for run, name in list_runs()]
+        runs = [run_summary(run, name) for run, name in list_runs(since=preferences.window_start(time_range))]
         return (no_update if rows == shown_schedules and rows else rows, None if rows else empty_state(NO_SCHEDULES),
                 no_update if runs == shown_runs and runs else runs, None if runs else empty_state(NO_REPORTS))
 

@@ -108,12 +108,15 @@ def file_path(run: ReportRun, fmt: str) -> tuple[Path, dict]:
     raise NotFound(f"report {run.id} has no {fmt} file", field="format")
 
 
-def list_runs(limit: int = 200) -> list[tuple[ReportRun, str]]:
-    """Newest first, each with the name of the schedule that produced it (kept after a delete)."""
+def list_runs(limit: int = 200, since=None) -> list[tuple[ReportRun, str]]:
+    """Newest first, each with the name of the schedule that produced it (kept after a delete);
+    `since` (a datetime) is the page's time range."""
     stmt = (sa.select(ReportRun, ReportSchedule.name, Job.params).outerjoin(ReportSchedule,
                                                                            ReportRun.schedule_id == ReportSchedule.id)
             .outerjoin(Job, ReportRun.job_id == Job.id).order_by(ReportRun.created_at.desc(), ReportRun.id.desc())
             .limit(min(max(limit, 1), 1000)))
+    if since is not None:
+        stmt = stmt.where(ReportRun.created_at >= since)
     return [(run, name or (params or {}).get("schedule_name") or "ad hoc")
             for run, name, params in db.session.execute(stmt).all()]
 
