@@ -24,7 +24,7 @@ def mode_badge_parts(trading_mode: str) -> tuple[str, str]:
 
 # Pages a desk opens all day stay in the bar; the rest are one click away under "More" (the bar with
 # every page scrolled its last links out of sight at 1366 px).
-PRIMARY_PATHS = ("/", "/trading", "/execution", "/risk", "/prices", "/jobs", "/backtests")
+PRIMARY_PATHS = ("/", "/trading", "/execution", "/risk", "/prices", "/jobs")
 
 
 def _nav_id(path: str) -> str:

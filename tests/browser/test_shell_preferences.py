@@ -25,7 +25,10 @@ NAV_STATE = """
             links: linkEls.map(a => [a.getAttribute("href"), visible(a)]),
             more: [...nav.querySelectorAll("a.dropdown-item")].map(a => a.getAttribute("href")),
             toggleVisible: toggle ? visible(toggle.querySelector(".dropdown-toggle") || toggle) : null,
-            scrolled: nav.scrollWidth > nav.clientWidth + 1};
+            scrolled: nav.scrollWidth > nav.clientWidth + 1,
+            // the links end before the view controls start (they once ran under the selects)
+            linksEnd: Math.max(...[...nav.querySelectorAll("a.nav-link")].map(a => a.getBoundingClientRect().right)),
+            controlsStart: document.getElementById("shell-view-controls").getBoundingClientRect().left};
 """
 
 
@@ -46,6 +49,7 @@ def test_every_page_is_in_the_bar_or_the_more_menu_and_nothing_is_hidden(started
     assert all(shown for _, shown in state["links"]), state["links"]
     assert state["more"] and state["toggleVisible"], state
     assert not state["scrolled"]
+    assert state["linksEnd"] <= state["controlsStart"], state
     assert state["barHeight"] < 64, f"the navbar wrapped onto a second line ({state['barHeight']} px)"
     # Every page in the menu is one click away and the menu is not clipped by the bar.
     click(started, "#shell-nav-more .dropdown-toggle")
