@@ -9,7 +9,7 @@ import os
 import pytest
 
 from dashapp.services import jobs
-from layouts.ids import Jobs
+from layouts.ids import Jobs, Shell
 from layouts.jobs import NO_JOBS
 from tests.support.web import call_callback
 
@@ -56,7 +56,8 @@ def _launch(client, clicks=1, token="page-1"):
 def _refresh(client, include_scheduled=False):
     return call_callback(client, REFRESH, [{"id": Jobs.INTERVAL, "property": "n_intervals", "value": 1},
                                            {"id": Jobs.INCLUDE_SCHEDULED, "property": "value", "value": include_scheduled},
-                                           {"id": Jobs.CHANGED, "property": "data", "value": None}],
+                                           {"id": Jobs.CHANGED, "property": "data", "value": None},
+                                           {"id": Shell.TIME_RANGE, "property": "value", "value": "24h"}],
                          [{"id": Jobs.GRID, "property": "rowData", "value": []}])
 
 
