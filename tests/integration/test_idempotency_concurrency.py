@@ -248,7 +248,7 @@ def test_stress_run_click_retried_through_dash_launches_once(dash_app, client_as
     client = client_as("trader")
 
     def click(n: int):
-        response = call_callback(client, f"{ids.MESSAGE}.children", [{"id": ids.RUN, "property": "n_clicks", "value": n}],
+        response = call_callback(client, f"..{ids.MESSAGE}.children...{ids.LAUNCHED}.data..", [{"id": ids.RUN, "property": "n_clicks", "value": n}],
                                  [{"id": ids.TOKEN, "property": "data", "value": "page-a"}])
         assert response.status_code == 200, response.get_data(as_text=True)[:300]
         assert "queued" in response.get_data(as_text=True)
