@@ -29,6 +29,8 @@ def _stamp(minutes_ago: float) -> str:
 def desk(cockpit):
     """Three hours of minute quotes (AAPL trending, SPX calm then wild), a year of daily bars,
     routed orders with every outcome, fills, gate decisions, a kill switch, option positions."""
+    global NOW  # stamps are relative to when the data is stored, not to when the module was imported:
+    NOW = datetime.now(timezone.utc).replace(second=0, microsecond=0)  # a long suite reaches this late
     rng = np.random.default_rng(11)
     reference = {**REFERENCE, "instruments": REFERENCE["instruments"] + OPTIONS
                  + [{"symbol": "SPX", "asset_class": "index", "sector": "Index"}]}
