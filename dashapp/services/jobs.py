@@ -319,12 +319,18 @@ def run(job: Job, timeout_errors: tuple[type[BaseException], ...] = (),
 
 def heartbeat(job_id: str, attempt: int | None = None) -> bool:
     """Keep a running job's heartbeat fresh; False when the job is no longer this attempt's."""
-    return _transition(job_id, RUNNING, attempt=attempt, heartbeat_at=utcnow())
+    if _transition(job_id, RUNNING, attempt=attempt, heartbeat_at=utcnow()):
+        return True
+    return attempt is not None and attempt_is_live(job_id, attempt)
 
 
 def attempt_is_live(job_id: str, attempt: int) -> bool:
-    """True while the job is running as this attempt (a read; a cancel or the reaper ends it)."""
-    stmt = sa.select(Job.id).where(Job.id == job_id, Job.state == JobState.RUNNING.value, Job.attempts == attempt)
+    """True while the job is this attempt's: running, or already succeeded by it. A handler that
+    records its own success (an export commits it with its audit record) is still finishing its
+    last lines; interrupting it there would undo its work (the export's file was deleted after its
+    job had succeeded). A cancel or the reaper still ends a running attempt."""
+    stmt = sa.select(Job.id).where(Job.id == job_id, Job.attempts == attempt,
+                                   Job.state.in_((JobState.RUNNING.value, JobState.SUCCEEDED.value)))
     return db.session.execute(stmt).first() is not None
 
 
