@@ -11,7 +11,7 @@ from flask_login import current_user
 from dashapp.realtime import publish
 from dashapp.security.guards import guarded_callback
 from dashapp.security.permissions import Perm
-from dashapp.services import controls, desk, health, session_pnl, snapshots
+from dashapp.services import controls, desk, health, preferences, session_pnl, snapshots
 from dashapp.services.errors import ServiceError
 from layouts import figures
 from layouts.command_center import ACTIONS
@@ -31,8 +31,11 @@ def build_status() -> tuple:
     return engine_card(view), kill_card(view), risk_card(*desk.risk_state())
 
 
-def build_book() -> tuple:
-    curve, positions = desk.equity_curve(), desk.open_positions()
+def build_book(time_range: str = preferences.DEFAULT_TIME_RANGE) -> tuple:
+    """`time_range`: the navbar's range (a key of preferences.TIME_RANGES) for the equity and
+    drawdown history; the other figures keep their own fixed windows."""
+    days = preferences.time_range_delta(time_range).total_seconds() / 86400
+    curve, positions = desk.equity_curve(days), desk.open_positions()
     live = positions[positions["quantity"] != 0] if not positions.empty else positions
     return (figures.equity(curve), figures.drawdown(curve), session_pnl_figure(session_pnl.today(curve)),
             figures.bars(desk.notional_by_venue(), "venue", ["notional"], "Filled notional by venue (24 h)",
@@ -57,9 +60,12 @@ def register() -> None:
     @guarded_callback(Perm.VIEW_COMMAND_CENTER, Output(ids.EQUITY, "figure"), Output(ids.DRAWDOWN, "figure"),
                       Output(ids.DAILY_PNL, "figure"), Output(ids.VENUE, "figure"), Output(ids.SECTOR, "figure"),
                       Output(ids.THROUGHPUT, "figure"), Output(ids.POSITIONS, "rowData"),
-                      Output(ids.BLOCKS, "rowData"), Input(ids.INTERVAL, "n_intervals"))
-    def refresh_book(_n):
-        return snapshots.shared("command_center.book", build_book, BOOK_PERIOD)
+                      Output(ids.BLOCKS, "rowData"), Input(ids.INTERVAL, "n_intervals"),
+                      Input(Shell.TIME_RANGE, "value"))
+    def refresh_book(_n, time_range):
+        # One shared view per time range (six at most), still built once per tick for everyone.
+        span = time_range if time_range in preferences.TIME_RANGES else preferences.DEFAULT_TIME_RANGE
+        return snapshots.shared(f"command_center.book.{span}", lambda: build_book(span), BOOK_PERIOD)
 
     @guarded_callback(Perm.VIEW_COMMAND_CENTER, Output(ids.TILES, "children"), Input(ids.INTERVAL, "n_intervals"))
     def refresh_tiles(_n):

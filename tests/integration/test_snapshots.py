@@ -82,7 +82,7 @@ RISK = "..{}..".format("...".join(f"{i}.{p}" for i, p in [
     (risk_ids.GREEKS_HEATMAP, "figure")]))
 TICK = [{"id": cc_ids.INTERVAL, "property": "n_intervals", "value": 1}]
 VIEWS = {
-    "book": (BOOK, TICK),
+    "book": (BOOK, TICK + [{"id": Shell.TIME_RANGE, "property": "value", "value": "30d"}]),
     "status": (STATUS, TICK + [{"id": Shell.LIVE_EVENTS, "property": "data", "value": None}]),
     "tiles": (TILES, TICK),
     "panels": (PANELS, [{"id": trading_ids.INTERVAL, "property": "n_intervals", "value": 1}]),
@@ -104,7 +104,7 @@ def _direct(dash_app, view: str) -> list:
     """What the per-session computation (the callback body before snapshots) shows, as Dash sends it."""
     from callbacks import command_center, risk, trading
 
-    build = {"book": command_center.build_book, "status": command_center.build_status,
+    build = {"book": lambda: command_center.build_book("30d"), "status": command_center.build_status,
              "tiles": command_center.build_tiles, "panels": trading.build_panels, "risk": risk.build_risk}[view]
     with dash_app.server.test_request_context():
         result = build()
@@ -148,7 +148,7 @@ def test_many_sessions_at_once_cost_one_build(dash_app, client_as, desk_data, mo
 
     monkeypatch.setattr(snapshots, "clock", lambda: 2_000_000.0)
     builds, real_build = [], command_center.build_book
-    monkeypatch.setattr(command_center, "build_book", lambda: builds.append(1) or real_build())
+    monkeypatch.setattr(command_center, "build_book", lambda *a: builds.append(1) or real_build(*a))
     clients = [client_as("viewer", f"viewer-{i}") for i in range(8)]
     start, results, errors = threading.Barrier(len(clients)), [None] * len(clients), []
 
