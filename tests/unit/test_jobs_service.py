@@ -454,3 +454,17 @@ def test_rerun_launches_the_same_type_with_the_same_parameters(server, port):
     assert again.created_by == "rita" and len(port.submitted) == 2
     with pytest.raises(PermissionDenied):
         jobs.rerun("vic", "viewer", first.id, "k-3", port=port)
+
+
+def test_an_attempt_that_succeeded_stays_live_to_its_side_thread_but_a_canceled_one_does_not(server, port):
+    # An export commits its own success, then finishes its last lines inside the handler window: its
+    # side thread must not read "no longer running" as a cancel and interrupt it (that deleted the file).
+    done = _launch(port)
+    jobs.mark_running(done.id, "w1")
+    assert jobs.succeed(done.id, {"ok": True}, attempt=1)
+    assert jobs.attempt_is_live(done.id, 1) and jobs.heartbeat(done.id, 1)
+    assert not jobs.attempt_is_live(done.id, 2)  # another attempt's success is not this one's
+    canceled = _launch(port)
+    jobs.mark_running(canceled.id, "w1")
+    jobs.cancel("test", canceled.id, port=port)
+    assert not jobs.attempt_is_live(canceled.id, 1) and not jobs.heartbeat(canceled.id, 1)
