@@ -52,7 +52,7 @@ def session_pnl_figure(view) -> "go.Figure":
     from layouts import figures
 
     if view.points.empty:
-        return figures.empty("Today's P&L", "No P&L snapshots since the session start (00:00 UTC)")
+        return figures.empty("Today's P&L", "No P&L snapshots today (from 00:00 UTC)")
     last = view.last
     colour = "#198754" if last >= 0 else "#dc3545"
     figure = go.Figure(go.Scattergl(x=view.points["ts"], y=view.points["pnl"], mode="lines", fill="tozeroy",
