@@ -218,8 +218,7 @@ def data_quality_check():
     for row in report.rows():
         click.echo(f"{row['kind']}: {row['rule']}: {row['rows']} rows (e.g. ids {row['sample_ids']})")
     click.echo(f"{len(report.findings)} findings from {report.rules_checked} rules")
-    if not report.clean:
-        sys.exit(1)
+    sys.exit(0 if report.clean else 1)
 
 
 # ----------------------------------------------------------------------------------------- demo
