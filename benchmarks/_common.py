@@ -83,3 +83,27 @@ def write_section(title: str, body: str, target: Path = BENCHMARKS_MD) -> None:
     pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section
     target.write_text(text)
+
+
+def start_web(extra_args: list[str], env: dict, instance_dir, port: int, timeout: float = 120):
+    """Start `dashapp web` as its own process (log in <instance>/web.log) and wait for /healthz."""
+    import subprocess
+    import sys
+
+    import requests
+
+    log = open(Path(instance_dir) / "web.log", "wb")  # noqa: SIM115 (lives as long as the process)
+    proc = subprocess.Popen([sys.executable, "-m", "dashapp.cli", "web", *extra_args], cwd=ROOT, env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the web process exited ({proc.returncode}); see {log.name}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"the web process did not answer /healthz within {timeout:g} s; see {log.name}")

@@ -29,7 +29,7 @@ import numpy as np
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._common import ROOT, machine, scratch_app, write_section  # noqa: E402
+from benchmarks._common import start_web as launch_web, machine, scratch_app, write_section  # noqa: E402
 
 SAMPLES = 40
 PASSWORD = "Bench-Pass-4821!"
@@ -86,21 +86,7 @@ def start_web(settings, port: int, redis_url: str | None) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": settings.database_url, "COCKPIT_INSTANCE_DIR": str(settings.instance_dir),
            "SECRET_KEY": settings.secret_key, "PORT": str(port), "REDIS_URL": redis_url or "",
            "COCKPIT_ENV": "dev", "LOG_LEVEL": "WARNING"}
-    log = open(Path(settings.instance_dir) / "web.log", "wb")  # noqa: SIM115 (lives as long as the process)
-    proc = subprocess.Popen([sys.executable, "-m", "dashapp.cli", "web"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the web process exited ({proc.returncode}); see {log.name}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"the web process did not answer /healthz within 90 s; see {log.name}")
+    return launch_web([], env, settings.instance_dir, port, timeout=90)
 
 
 def browser():

@@ -38,7 +38,7 @@ import numpy as np
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._common import ROOT, machine, scratch_app, write_section  # noqa: E402
+from benchmarks._common import start_web as launch_web, ROOT, machine, scratch_app, write_section  # noqa: E402
 from benchmarks.bench_propagation import REDIS_URL, free_port, prepare, redis_reachable  # noqa: E402
 
 PASSWORD = "Bench-Pass-4821!"
@@ -79,21 +79,7 @@ def start_web(settings, port: int, redis_url: str | None, prefix: str, threads: 
            "SECRET_KEY": settings.secret_key, "PORT": str(port), "REDIS_URL": redis_url or "",
            "COCKPIT_REDIS_KEY_PREFIX": prefix, "COCKPIT_ENV": "dev", "LOG_LEVEL": "WARNING",
            "WEB_THREADS": str(threads), "COCKPIT_LOGIN_RATE_PER_ADDRESS": "10000 per minute"}
-    log = open(Path(settings.instance_dir) / "web.log", "wb")  # noqa: SIM115 (lives as long as the process)
-    proc = subprocess.Popen([sys.executable, "-m", "dashapp.cli", "web", "--threads", str(threads)], cwd=ROOT,
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the web process exited ({proc.returncode}); see {log.name}")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"the web process did not answer /healthz within 120 s; see {log.name}")
+    return launch_web(["--threads", str(threads)], env, settings.instance_dir, port, timeout=120)
 
 
 def sign_in(base: str, username: str) -> requests.Session:
