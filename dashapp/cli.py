@@ -19,6 +19,7 @@ import click
 from flask.cli import AppGroup, FlaskGroup, NoAppException
 from flask_migrate.cli import db as db_group
 
+from dashapp.cli_commands import register as register_extra_commands
 from dashapp.config import ConfigError, Settings
 
 
@@ -57,6 +58,7 @@ def main():
 # `--app` and `--debug` belong to `flask run`; this command always builds the cockpit.
 main.params = [param for param in main.params if param.name not in ("app", "debug")]
 main.add_command(db_group, "db")
+register_extra_commands(main)  # alerts, ops, models, governance: dashapp/cli_commands/
 
 
 def _actor() -> str:
@@ -103,7 +105,6 @@ def _new_password(password: str | None, generate: bool) -> tuple[str, bool]:
     return click.prompt("Password", hide_input=True, confirmation_prompt=True), False
 
 
-# ---------------------------------------------------------------------------------------- users
 @main.group(cls=AppGroup)
 def users():
     """Create, list and change cockpit users."""
@@ -444,7 +445,6 @@ def up(port, interval, demo, web_count, worker_count):
     with _service_errors():
         banner = bootstrap.prepare(settings, with_demo) + [bootstrap.engine_line(settings)]
     sys.exit(runner.run(banner))
-
 
 if __name__ == "__main__":  # `python -m dashapp.cli` (how supervisord starts the children)
     main(prog_name="dashapp")

@@ -13,10 +13,15 @@ from models.engine import (ControlAction, EngineControl, EngineEvent, EngineStat
 from models.risk import LimitBreach, RiskLimit
 from models.reports import ReportRun, ReportSchedule
 from models.preferences import UserPreference
+from models.alerts import (AlertEvent, AlertInstance, AlertRule, ContactPoint, Incident, IncidentEntry,
+                           InhibitionRule, Notification, NotificationGroup, NotificationPolicy, Silence,
+                           TimeInterval)
 
 __all__ = [
     "utcnow", "Role", "User", "ApiToken", "AuditRecord", "Job", "JobState", "AppSetting",
     "Account", "Instrument", "Strategy", "Venue", "Fill", "Order", "Position", "Bar", "Quote",
     "ControlAction", "EngineControl", "EngineEvent", "EngineState", "KillSwitch", "PnlSnapshot", "RiskDecision",
     "Signal", "LimitBreach", "RiskLimit", "ReportRun", "ReportSchedule", "UserPreference",
+    "AlertEvent", "AlertInstance", "AlertRule", "ContactPoint", "Incident", "IncidentEntry", "InhibitionRule",
+    "Notification", "NotificationGroup", "NotificationPolicy", "Silence", "TimeInterval",
 ]

@@ -33,6 +33,21 @@ class Perm(str, Enum):
     TOKENS_MANAGE = "tokens:manage"
     INGEST_WRITE = "ingest:write"
     OPS_METRICS = "ops:metrics"
+    # Alerts and incidents (issue 11)
+    ALERTS_ACT = "alerts:act"  # ack, assign, snooze, silence, resolve; silences; incidents
+    ALERT_RULES_EDIT = "alerts:rules_edit"  # rules, notification policies, contact points, timings
+    # Operations console (issue 12)
+    RUNBOOK_REQUEST = "runbooks:request"  # dry run and request an allowlisted action
+    RUNBOOK_APPROVE = "runbooks:approve"  # approve someone else's request
+    # Model operations (issue 13)
+    MODELS_RETRAIN = "models:retrain"
+    MODELS_PROMOTE = "models:promote"  # promote and roll back champion/challenger
+    # Governance (issue 14)
+    COMPLIANCE_VIEW = "compliance:view"  # compliance reports, privileged-action review queue
+    LEGAL_HOLD_MANAGE = "legal_hold:manage"
+    RETENTION_MANAGE = "retention:manage"
+    SESSIONS_MANAGE = "sessions:manage"  # login analytics, revoke others' sessions
+    PRIVACY_MANAGE = "privacy:manage"  # personal-data export and erasure
 
 
 ROLES: dict[str, str] = {
@@ -44,16 +59,19 @@ ROLES: dict[str, str] = {
 
 _READ_DESK = {
     Perm.VIEW_COMMAND_CENTER, Perm.VIEW_TRADING, Perm.VIEW_RISK, Perm.VIEW_JOBS, Perm.VIEW_MODELS,
-    Perm.VIEW_ALERTS, Perm.VIEW_REPORTS, Perm.EDIT_OWN_PREFERENCES,
+    Perm.VIEW_ALERTS, Perm.VIEW_REPORTS, Perm.VIEW_OPERATIONS, Perm.EDIT_OWN_PREFERENCES,
 }
 _TRADER = _READ_DESK | {
-    Perm.VIEW_OPERATIONS, Perm.ENGINE_CONTROL, Perm.KILL_SWITCH_ACTIVATE, Perm.KILL_SWITCH_REQUEST_RESET,
+    Perm.ENGINE_CONTROL, Perm.KILL_SWITCH_ACTIVATE, Perm.KILL_SWITCH_REQUEST_RESET,
     Perm.JOBS_LAUNCH, Perm.JOBS_CANCEL, Perm.EXPORTS_DOWNLOAD, Perm.INGEST_WRITE,
+    Perm.ALERTS_ACT, Perm.RUNBOOK_REQUEST, Perm.MODELS_RETRAIN,
 }
 _RISK = _READ_DESK | {
-    Perm.VIEW_OPERATIONS, Perm.VIEW_AUDIT, Perm.KILL_SWITCH_ACTIVATE, Perm.KILL_SWITCH_REQUEST_RESET,
+    Perm.VIEW_AUDIT, Perm.KILL_SWITCH_ACTIVATE, Perm.KILL_SWITCH_REQUEST_RESET,
     Perm.KILL_SWITCH_APPROVE_RESET, Perm.LIMITS_EDIT, Perm.JOBS_LAUNCH, Perm.JOBS_CANCEL,
     Perm.EXPORTS_DOWNLOAD, Perm.REPORTS_MANAGE,
+    Perm.ALERTS_ACT, Perm.ALERT_RULES_EDIT, Perm.RUNBOOK_REQUEST, Perm.RUNBOOK_APPROVE, Perm.MODELS_RETRAIN,
+    Perm.MODELS_PROMOTE, Perm.COMPLIANCE_VIEW, Perm.LEGAL_HOLD_MANAGE,
 }
 
 MATRIX: dict[str, frozenset[Perm]] = {
