@@ -16,6 +16,10 @@ from models.preferences import UserPreference
 from models.alerts import (AlertEvent, AlertInstance, AlertRule, ContactPoint, Incident, IncidentEntry,
                            InhibitionRule, Notification, NotificationGroup, NotificationPolicy, Silence,
                            TimeInterval)
+from models.ops import ServiceHeartbeat, SloSample, TaskRun
+from models.governance import (ApprovalRequest, AuditReview, LoginEvent, MfaEnrolment, MfaRecoveryCode,
+                               UserSession)
+from models.retention import LegalHold, LegalHoldItem, RetentionPolicy, RetentionRun, SubjectKey
 
 __all__ = [
     "utcnow", "Role", "User", "ApiToken", "AuditRecord", "Job", "JobState", "AppSetting",
@@ -24,4 +28,7 @@ __all__ = [
     "Signal", "LimitBreach", "RiskLimit", "ReportRun", "ReportSchedule", "UserPreference",
     "AlertEvent", "AlertInstance", "AlertRule", "ContactPoint", "Incident", "IncidentEntry", "InhibitionRule",
     "Notification", "NotificationGroup", "NotificationPolicy", "Silence", "TimeInterval",
+    "ServiceHeartbeat", "SloSample", "TaskRun",
+    "ApprovalRequest", "AuditReview", "LoginEvent", "MfaEnrolment", "MfaRecoveryCode", "UserSession",
+    "LegalHold", "LegalHoldItem", "RetentionPolicy", "RetentionRun", "SubjectKey",
 ]
