@@ -17,6 +17,7 @@ from models.alerts import (AlertEvent, AlertInstance, AlertRule, ContactPoint, I
                            InhibitionRule, Notification, NotificationGroup, NotificationPolicy, Silence,
                            TimeInterval)
 from models.ops import ServiceHeartbeat, SloSample, TaskRun
+from models.ops import ServiceHeartbeat, SloSample, TaskRun
 from models.governance import (ApprovalRequest, AuditReview, LoginEvent, MfaEnrolment, MfaRecoveryCode,
                                UserSession)
 from models.retention import LegalHold, LegalHoldItem, RetentionPolicy, RetentionRun, SubjectKey
@@ -28,6 +29,7 @@ __all__ = [
     "Signal", "LimitBreach", "RiskLimit", "ReportRun", "ReportSchedule", "UserPreference",
     "AlertEvent", "AlertInstance", "AlertRule", "ContactPoint", "Incident", "IncidentEntry", "InhibitionRule",
     "Notification", "NotificationGroup", "NotificationPolicy", "Silence", "TimeInterval",
+    "ServiceHeartbeat", "SloSample", "TaskRun",
     "ServiceHeartbeat", "SloSample", "TaskRun",
     "ApprovalRequest", "AuditReview", "LoginEvent", "MfaEnrolment", "MfaRecoveryCode", "UserSession",
     "LegalHold", "LegalHoldItem", "RetentionPolicy", "RetentionRun", "SubjectKey",
