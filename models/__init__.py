@@ -16,7 +16,7 @@ from models.preferences import UserPreference
 from models.alerts import (AlertEvent, AlertInstance, AlertRule, ContactPoint, Incident, IncidentEntry,
                            InhibitionRule, Notification, NotificationGroup, NotificationPolicy, Silence,
                            TimeInterval)
-from models.ops import ServiceHeartbeat, SloSample, TaskRun
+from models.model_ops import MlAliasHistory, MlModel, MlModelAlias, MlModelVersion, MlShadowSignal
 from models.ops import ServiceHeartbeat, SloSample, TaskRun
 from models.governance import (ApprovalRequest, AuditReview, LoginEvent, MfaEnrolment, MfaRecoveryCode,
                                UserSession)
@@ -30,7 +30,7 @@ __all__ = [
     "AlertEvent", "AlertInstance", "AlertRule", "ContactPoint", "Incident", "IncidentEntry", "InhibitionRule",
     "Notification", "NotificationGroup", "NotificationPolicy", "Silence", "TimeInterval",
     "ServiceHeartbeat", "SloSample", "TaskRun",
-    "ServiceHeartbeat", "SloSample", "TaskRun",
+    "MlAliasHistory", "MlModel", "MlModelAlias", "MlModelVersion", "MlShadowSignal",
     "ApprovalRequest", "AuditReview", "LoginEvent", "MfaEnrolment", "MfaRecoveryCode", "UserSession",
     "LegalHold", "LegalHoldItem", "RetentionPolicy", "RetentionRun", "SubjectKey",
 ]
