@@ -305,7 +305,7 @@ def engine_run():
     from dashapp.observability import configure_logging
 
     settings = _settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.instance_dir)
     stopping = threading.Event()
     _on_stop_signals(stopping.set)  # until the engine's own loop takes the signals over
     config = config_from_env(settings.instance_dir)

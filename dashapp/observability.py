@@ -43,13 +43,18 @@ def _log_stream():
     return sys.__stderr__ if isinstance(sys.stderr, LoggingProxy) else sys.stderr
 
 
-def configure_logging(level: str = "INFO") -> None:
+def configure_logging(level: str = "INFO", instance_dir=None) -> None:
+    """JSON lines on stderr, and (given the instance directory) in <instance>/logs/<process>.jsonl
+    through a non-blocking writer thread, for the Operations console's log search (log_files)."""
+    from dashapp import log_files
+
     handler = logging.StreamHandler(_log_stream())
     handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
                                        rename_fields={"asctime": "ts", "levelname": "level"}))
     handler.addFilter(_RequestIdFilter())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    to_file = log_files.file_handler(instance_dir) if instance_dir is not None else None
+    root.handlers[:] = [handler] + ([to_file] if to_file is not None else [])
     root.setLevel(level)
 
 
@@ -100,7 +105,7 @@ def check_broker(settings) -> str | None:
 
 
 def install(server: Flask) -> None:
-    configure_logging(server.config["COCKPIT_SETTINGS"].log_level)
+    configure_logging(server.config["COCKPIT_SETTINGS"].log_level, server.config["COCKPIT_SETTINGS"].instance_dir)
     access_log = logging.getLogger("cockpit.access")
     collector = _JobsCollector(server)
     try:
@@ -124,8 +129,9 @@ def install(server: Flask) -> None:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if request.path not in ("/healthz",):
-            access_log.info("request", extra={"method": request.method, "path": request.path,
-                                              "status": response.status_code, "ms": round(elapsed * 1000, 2)})
+            access_log.info("%s %s %s", request.method, request.path, response.status_code,
+                            extra={"method": request.method, "path": request.path,
+                                   "status": response.status_code, "ms": round(elapsed * 1000, 2)})
         return response
 
     @server.get("/healthz")

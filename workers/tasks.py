@@ -10,6 +10,7 @@ from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from flask import current_app
 from sqlalchemy.exc import OperationalError
 
+from dashapp.log_files import log_context
 from dashapp.services import job_recovery, jobs
 from models import utcnow
 from workers.celery_app import (LAUNCH_SCHEDULED_JOB, MONITOR_RISK, REAP_STALE_JOBS, RUN_JOB, RUN_REPORT_SCHEDULES,
@@ -57,7 +58,11 @@ def run_job(self, job_id: str, retried: bool = False) -> str:
             return "skipped"
         with Heartbeat(current_app._get_current_object(), job_id, job.attempts, heartbeat_seconds(_settings()),
                        cancel_grace=cancel_grace_seconds(_settings())) as watch:
-            return jobs.run(job, timeout_errors=(SoftTimeLimitExceeded,), interruptible=watch.interruptible)
+            with log_context(job_id=job_id, user=job.created_by):  # every line the handler logs names its job
+                current_app.logger.info("job %s (%s) started, attempt %s", job_id, job.job_type, job.attempts)
+                state = jobs.run(job, timeout_errors=(SoftTimeLimitExceeded,), interruptible=watch.interruptible)
+                current_app.logger.info("job %s (%s) ended: %s", job_id, job.job_type, state)
+                return state
     except OperationalError as exc:  # the database blinked: try the attempt again, backing off
         raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 30), kwargs={"retried": True})
 

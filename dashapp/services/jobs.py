@@ -15,6 +15,7 @@ worker or broker message was lost are recovered by dashapp.services.job_recovery
 """
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -136,6 +137,7 @@ class JobContext:
 
     def log(self, line: str) -> None:
         append_log(self.job_id, line, attempt=self.attempt)
+        logging.getLogger("cockpit.jobs").info(line[:_LOG_LINE_MAX])  # also searchable by job id (log_files)
 
     def sleep(self, seconds: float, from_pct: float, to_pct: float, message: str = "waiting") -> None:
         """Sleep in one-second slices, reporting progress (and so noticing a cancel) after each."""

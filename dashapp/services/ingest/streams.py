@@ -3,6 +3,7 @@ and orders. Each resolves references (one query per kind of key), builds plain t
 the validated items (no per-row dicts) and hands them to `bulk`. Returns (new rows, updated rows)."""
 from __future__ import annotations
 
+import logging
 from operator import itemgetter
 
 from dashapp.services.ingest import bulk, resolve
@@ -111,6 +112,10 @@ def _upsert_orders(rows: list) -> tuple[int, int]:
                             replace=_REPLACE, fill_in=list(_STAMPS[1:]), newer="updated_at")
 
 
+_log = logging.getLogger("cockpit.ingest.orders")
+_ORDERS_LOGGED = 200  # lines per batch: a bulk back-fill is not logged order by order
+
+
 def write_orders(engine_id, items):
     problems = []
     strategies = _strategies(items, problems)
@@ -137,4 +142,7 @@ def write_orders(engine_id, items):
         resolve.refuse(problems, "refer to an unknown parent or do not fit it")
         more = _upsert_orders([row for _, _, row in children])
         stored, updated = stored + more[0], updated + more[1]
+    for o in items[:_ORDERS_LOGGED]:  # the log search's correlation by order (log_files: order_id)
+        _log.info("order %s reported %s", o["client_order_id"], o["status"],
+                  extra={"order_id": o["client_order_id"], "engine_id": engine_id})
     return stored, updated

@@ -1,0 +1,1 @@
+"""Operations: service heartbeats and health, durable task history, SLOs (issue 12)."""
