@@ -25,11 +25,13 @@ from tests.support.private_servers import postgres_problem, redis_problem, requi
 pytestmark = [pytest.mark.worker, pytest.mark.timeout(1800)]
 
 
-@pytest.fixture
-def cockpit(tmp_path):
+@pytest.fixture(scope="module")
+def cockpit(tmp_path_factory):
+    """One PostgreSQL + Redis cockpit for the module's three tests (a start costs ~20 s): each test
+    begins from a healthy cockpit because every fault waits for recovery before the next."""
     require(postgres_problem())
     require(redis_problem())
-    with fault_suite.started(tmp_path, "postgres") as up:
+    with fault_suite.started(tmp_path_factory.mktemp("faults"), "postgres") as up:
         yield up
 
 
