@@ -141,6 +141,7 @@ def beat_schedule(settings: Settings) -> dict:
     check = float(worker_option(settings, "health_check_every_seconds", "300"))
     reports = float(worker_option(settings, "report_schedules_every_seconds", "30"))
     risk = risk_period(settings)
+    retention = float(worker_option(settings, "retention_every_seconds", "86400"))
     return {
         "reap-stale-jobs": {"task": REAP_STALE_JOBS, "schedule": reap, "options": {"expires": reap}},
         "health-check": {"task": LAUNCH_SCHEDULED_JOB, "schedule": check, "args": ("health_check", None, check),
@@ -150,6 +151,9 @@ def beat_schedule(settings: Settings) -> dict:
         # Limits are measured and breach actions taken whether or not anyone has the Risk page open
         # (a full refresh of the demo book is ~30 ms); a tick that waited too long is dropped.
         "risk-monitor": {"task": MONITOR_RISK, "schedule": risk, "options": {"expires": risk}},
+        # Retention policies (archive to Parquet, then delete; legal holds win), once a day (D85).
+        "retention": {"task": LAUNCH_SCHEDULED_JOB, "schedule": retention,
+                      "args": ("retention", None, retention), "options": {"expires": 3600}},
     }
 
 
@@ -212,6 +216,9 @@ def create_celery(settings: Settings) -> Celery:
     from celery.signals import worker_process_init
 
     worker_process_init.connect(_dispose_inherited_engines, weak=False, dispatch_uid="cockpit-dispose-engines")
+    from workers import ops_signals
+
+    ops_signals.connect(app)  # task history rows, worker and beat heartbeats (Operations console)
     return app
 
 

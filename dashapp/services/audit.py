@@ -83,6 +83,47 @@ def head_signature(last_id: int, last_hash: str, count: int) -> str:
     return sign(f"head|{last_id}|{last_hash}|{count}")
 
 
+# --- the retention cut: where the chain starts after retention deleted its oldest records (D86) ---
+CUT = "cut"
+
+
+def cut_signature(last_id: int, last_hash: str, count: int) -> str:
+    return sign(f"cut|{last_id}|{last_hash}|{count}")
+
+
+def lock_chain(session) -> None:
+    _lock_the_chain(session)
+
+
+def cut_id() -> int:
+    row = db.session.get(AuditCheckpoint, CUT)
+    return row.last_id if row is not None else 0
+
+
+def head_id() -> int | None:
+    row = db.session.get(AuditCheckpoint, HEAD)
+    return row.last_id if row is not None else None
+
+
+def advance_cut(session, last_id: int, last_hash: str, deleted: int) -> None:
+    """Record, in the transaction that deletes them, that the chain's records up to `last_id` (whose
+    hash was `last_hash`) were removed by retention: verify then starts from that hash."""
+    row = session.get(AuditCheckpoint, CUT) or AuditCheckpoint(name=CUT, count=0)
+    row.last_id, row.last_hash, row.count, row.updated_at = last_id, last_hash, (row.count or 0) + deleted, utcnow()
+    row.signature = cut_signature(last_id, last_hash, row.count)
+    session.add(row)
+    session.flush()
+
+
+def _cut() -> dict | None:
+    row = db.session.get(AuditCheckpoint, CUT, populate_existing=True)
+    if row is None:
+        return None
+    if not hmac.compare_digest(cut_signature(row.last_id, row.last_hash, row.count), row.signature):
+        return {"bad": True}
+    return {"last_id": row.last_id, "last_hash": row.last_hash, "count": row.count}
+
+
 def _advance_head(session, row: AuditRecord, head: AuditCheckpoint | None) -> None:
     if head is None:  # the first record since the checkpoint table exists: count what is there
         count = session.execute(sa.select(sa.func.count()).select_from(AuditRecord)).scalar()
@@ -208,15 +249,19 @@ def verify_chain(batch_size: int = 5000) -> VerifyResult:
     # The heads are read BEFORE the walk: records appended meanwhile then lie beyond every head,
     # never before it, so a busy cockpit does not look truncated.
     heads = _heads()
-    prev_hash = GENESIS_HASH
+    cut = _cut()
+    if cut is not None and cut.get("bad"):
+        return VerifyResult(False, 0, None, "the retention cut checkpoint has a wrong signature (not written with "
+                            "this server's key)")
+    prev_hash = cut["last_hash"] if cut else GENESIS_HASH
     checked = 0
-    last_id = 0
+    last_id = cut["last_id"] if cut else 0
     while True:
         rows = db.session.execute(
             sa.select(AuditRecord).where(AuditRecord.id > last_id).order_by(AuditRecord.id).limit(batch_size)
         ).scalars().all()
         if not rows:
-            return _check_end(checked, last_id, heads)
+            return _check_end(checked, last_id, heads, cut["count"] if cut else 0)
         for row in rows:
             if row.prev_hash != prev_hash:
                 return VerifyResult(False, checked, row.id, "its previous-hash link does not match the record before it "
@@ -257,7 +302,8 @@ def _bad_signature(where: str, head: dict) -> str | None:
     return None
 
 
-def _check_end(checked: int, last_id: int, heads: dict[str, dict]) -> VerifyResult:
+def _check_end(checked: int, last_id: int, heads: dict[str, dict], removed: int = 0) -> VerifyResult:
+    """`removed`: records retention deleted from the start (the signed cut); the heads count them."""
     if not heads:
         if checked == 0:
             return VerifyResult(True, 0)
@@ -271,7 +317,7 @@ def _check_end(checked: int, last_id: int, heads: dict[str, dict]) -> VerifyResu
         head_id = int(head["last_id"])
         if head_id > last_id:
             return VerifyResult(False, checked, None, f"the newest records were deleted (found by the {where} "
-                                "checkpoint)", missing=max(int(head["count"]) - checked, 1),
+                                "checkpoint)", missing=max(int(head["count"]) - removed - checked, 1),
                                 last_present_id=last_id, checkpoint_id=head_id)
         stored = db.session.execute(sa.select(AuditRecord.record_hash).where(AuditRecord.id == head_id)).scalar()
         if stored != head["last_hash"]:
@@ -279,9 +325,11 @@ def _check_end(checked: int, last_id: int, heads: dict[str, dict]) -> VerifyResu
                                 "(the end of the chain was replaced)", last_present_id=last_id)
         present = db.session.execute(sa.select(sa.func.count()).select_from(AuditRecord)
                                      .where(AuditRecord.id <= head_id)).scalar()
-        if present < int(head["count"]):
+        if present + removed < int(head["count"]):
             return VerifyResult(False, checked, None, f"the {where} checkpoint counts {head['count']} records up to "
-                                f"#{head_id} and only {present} are there", missing=int(head["count"]) - present,
+                                f"#{head_id} and only {present} are there"
+                                + (f" after {removed} removed by retention" if removed else ""),
+                                missing=int(head["count"]) - removed - present,
                                 last_present_id=last_id, checkpoint_id=head_id)
     if "database" not in heads:  # the file is only ever written after the row exists
         return VerifyResult(False, checked, None, "the checkpoint row in the database was deleted",

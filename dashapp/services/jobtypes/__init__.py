@@ -4,3 +4,4 @@ from dashapp.services.jobtypes import health, stress  # noqa: F401
 from dashapp.services.jobtypes import export  # noqa: F401
 from dashapp.services.jobtypes import report  # noqa: F401
 from dashapp.services.jobtypes import backtest  # noqa: F401
+from dashapp.services.jobtypes import retention  # noqa: F401
