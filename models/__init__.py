@@ -18,6 +18,7 @@ from models.alerts import (AlertEvent, AlertInstance, AlertRule, ContactPoint, I
                            TimeInterval)
 from models.model_ops import MlAliasHistory, MlModel, MlModelAlias, MlModelVersion, MlShadowSignal
 from models.ops import ServiceHeartbeat, SloSample, TaskRun
+from models.runbooks import RunbookRun
 from models.governance import (ApprovalRequest, AuditReview, LoginEvent, MfaEnrolment, MfaRecoveryCode,
                                UserSession)
 from models.retention import LegalHold, LegalHoldItem, RetentionPolicy, RetentionRun, SubjectKey
@@ -29,7 +30,7 @@ __all__ = [
     "Signal", "LimitBreach", "RiskLimit", "ReportRun", "ReportSchedule", "UserPreference",
     "AlertEvent", "AlertInstance", "AlertRule", "ContactPoint", "Incident", "IncidentEntry", "InhibitionRule",
     "Notification", "NotificationGroup", "NotificationPolicy", "Silence", "TimeInterval",
-    "ServiceHeartbeat", "SloSample", "TaskRun",
+    "ServiceHeartbeat", "SloSample", "TaskRun", "RunbookRun",
     "MlAliasHistory", "MlModel", "MlModelAlias", "MlModelVersion", "MlShadowSignal",
     "ApprovalRequest", "AuditReview", "LoginEvent", "MfaEnrolment", "MfaRecoveryCode", "UserSession",
     "LegalHold", "LegalHoldItem", "RetentionPolicy", "RetentionRun", "SubjectKey",
