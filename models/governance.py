@@ -74,6 +74,7 @@ class UserSession(db.Model):
 
     id = sa.Column(sa.String(64), primary_key=True)
     user_id = sa.Column(sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    epoch = sa.Column(sa.Integer, nullable=False, default=0)  # the user's session epoch at sign-in (D30)
     created_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
     last_seen_at = sa.Column(UTCDateTime, nullable=False, default=utcnow)
     address = sa.Column(sa.String(64), nullable=False, default="")

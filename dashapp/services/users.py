@@ -181,9 +181,10 @@ class LoginRefused(Exception):
     """A login failed; the message is safe to show (it never says which of name/password was wrong,
     nor whether the user exists). `retry_after` > 0: throttled, try again in that many seconds."""
 
-    def __init__(self, message: str, retry_after: int = 0):
+    def __init__(self, message: str, retry_after: int = 0, reason: str = ""):
         super().__init__(message)
         self.retry_after = retry_after
+        self.reason = reason or ("throttled" if retry_after else "refused")  # for the login history only
 
 
 def _throttled(seconds: int) -> LoginRefused:
@@ -213,6 +214,7 @@ def _check_login(name: str, password: str, remote_addr: str) -> tuple[User | Non
 
     def deny(reason: str, refusal: LoginRefused):
         audit.record(name or "?", "auth.login", "", {"ip": remote_addr, "reason": reason}, "denied")
+        refusal.reason = reason
         return None, refusal
 
     if user is None:
