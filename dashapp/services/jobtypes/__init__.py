@@ -5,3 +5,6 @@ from dashapp.services.jobtypes import export  # noqa: F401
 from dashapp.services.jobtypes import report  # noqa: F401
 from dashapp.services.jobtypes import backtest  # noqa: F401
 from dashapp.services.jobtypes import retention  # noqa: F401
+from dashapp.services.jobtypes import compliance  # noqa: F401
+from dashapp.services.jobtypes import runbook  # noqa: F401  (runbook actions that run on a worker)
+from dashapp.services.jobtypes import retrain  # noqa: F401  (model retraining, services/models)
