@@ -14,3 +14,7 @@ def register(server: Flask) -> None:
     server.register_blueprint(exports_bp, url_prefix="/api/v1")
     from dashapp.api.report_files import bp as report_files_bp  # archived report downloads (GET only)
     server.register_blueprint(report_files_bp, url_prefix="/api/v1/reports")
+    from dashapp.api.v1_alerts import bp as alerts_bp  # alerts inbox, history, actions, incidents
+
+    csrf.exempt(alerts_bp)  # as api_v1: cookie sessions are checked in auth.install_guards
+    server.register_blueprint(alerts_bp, url_prefix="/api/v1")
