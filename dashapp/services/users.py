@@ -150,7 +150,7 @@ def sign_out(user: User, remote_addr: str = "") -> None:
     """Logout ends every session of the user (all browsers), not just the cookie that asked."""
     with unit_of_work():
         _end_sessions(user)
-        audit.record(user.username, "auth.logout", "", {"ip": remote_addr})
+        audit.record(user.username, "auth.logout", "", {"ip": _personal(user, remote_addr)})
 
 
 def _end_sessions(user: User) -> None:
@@ -213,7 +213,7 @@ def _check_login(name: str, password: str, remote_addr: str) -> tuple[User | Non
     now = utcnow()
 
     def deny(reason: str, refusal: LoginRefused):
-        audit.record(name or "?", "auth.login", "", {"ip": remote_addr, "reason": reason}, "denied")
+        audit.record(name or "?", "auth.login", "", {"ip": _personal(user, remote_addr), "reason": reason}, "denied")
         refusal.reason = reason
         return None, refusal
 
@@ -237,8 +237,16 @@ def _check_login(name: str, password: str, remote_addr: str) -> tuple[User | Non
     db.session.execute(sa.update(User).where(User.id == user.id)
                        .values(failed_logins=0, locked_until=None, last_login_at=now)
                        .execution_options(synchronize_session="fetch"))
-    audit.record(user.username, "auth.login", "", {"ip": remote_addr})
+    audit.record(user.username, "auth.login", "", {"ip": _personal(user, remote_addr)})
     return user, None
+
+
+def _personal(user: User | None, value: str) -> str:
+    """A personal value in an audit record: encrypted under the user's own key, so erasure can make it
+    unreadable without rewriting the hashed row (dashapp.services.governance.privacy, D88)."""
+    from dashapp.services.governance.privacy import protect
+
+    return protect(user.id if user is not None else None, value)
 
 
 def _settings():
