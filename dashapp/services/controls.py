@@ -1,5 +1,9 @@
 """Safe controls: desired engine state, the kill switch (four-eyes reset) and the trading mode.
 
+The kill-switch reset and trading mode LIVE are four-eyes actions of the one approvals mechanism
+(services/approvals.py): `request_kill_switch_reset` / `set_trading_mode(.., "live")` file a request,
+`approve_kill_switch_reset` approves the pending one, and only the approval runs the executors below.
+
 A control action never touches a process. It writes desired state (with a reason, an idempotency
 key and an audit record); the engine supervisor and the engine reconcile to it, and the pages show
 what the engine itself reports. Every function checks the caller's role against the one matrix
@@ -9,16 +13,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dashapp.extensions import db
 from dashapp.security.permissions import Perm, has_permission
-from dashapp.services import app_settings, audit
+from dashapp.services import app_settings, approvals, audit, mfa
+from dashapp.services.approvals import ActionSpec, Actor
 from dashapp.services.errors import Conflict, PermissionDenied, ValidationError
 from dashapp.services.unit_of_work import unit_of_work
-from models import ControlAction, EngineControl, EngineState, KillSwitch, utcnow
+from models import ApprovalRequest, ControlAction, EngineControl, EngineState, KillSwitch, utcnow
 
 GLOBAL = "global"
 DEFAULT_ENGINE = "paper-1"
@@ -162,56 +169,101 @@ def request_kill_switch_reset(actor: str, role: str, reason: str, idempotency_ke
         row = _kill_switch_row()
         if not row.active:
             raise Conflict("the kill switch is not on: there is nothing to reset", field="kill_switch")
+        request = approvals.request(RESET, {}, Actor(actor, role), reason)
         row.reset_requested_by, row.reset_requested_at, row.reset_reason = actor, utcnow(), reason
         row.updated_at = utcnow()
-        outcome = f"reset requested by {actor}: waits for a risk or admin user other than {actor}"
+        outcome = (f"reset requested by {actor} (request #{request.id}): waits for a risk or admin user other "
+                   f"than {actor}")
         _remember(idempotency_key, actor, "kill_switch.request_reset", GLOBAL, outcome)
         audit.record(actor, "kill_switch.request_reset", "kill_switch:global", {"reason": reason})
     return outcome
 
 
+def _pending(action: str) -> ApprovalRequest | None:
+    return db.session.execute(sa.select(ApprovalRequest).where(
+        ApprovalRequest.action == action, ApprovalRequest.state == "pending", ApprovalRequest.expires_at > utcnow())
+        .order_by(ApprovalRequest.id.desc()).limit(1)).scalar()
+
+
 def approve_kill_switch_reset(actor: str, role: str, idempotency_key: str) -> str:
+    """Approve the pending reset request (four-eyes, fresh MFA): the approval executes the reset."""
     _require(role, Perm.KILL_SWITCH_APPROVE_RESET)
     if (earlier := _replayed(idempotency_key, actor, "kill_switch.approve_reset", GLOBAL)) is not None:
         return earlier.outcome
-    row = kill_switch()
-    if not row.active:
+    if not kill_switch().active:
         raise Conflict("the kill switch is not on", field="kill_switch")
-    if not row.reset_requested_by:
+    pending = _pending(RESET)
+    if pending is None:
         raise Conflict("no reset has been requested: a second person must request it first", field="kill_switch")
-    if row.reset_requested_by == actor:
-        audit.record(actor, "kill_switch.approve_reset", "kill_switch:global", {"reason": "own request"}, "denied")
-        db.session.commit()
-        raise PermissionDenied(f"four-eyes: {actor} requested this reset and cannot also approve it")
+    who = Actor(actor, role)
+    approvals.check_approvable(pending.id, who)  # own request, role, MFA: refused (and audited) before any claim
     with unit_of_work():
         if (outcome := _claim(idempotency_key, actor, "kill_switch.approve_reset", GLOBAL)) is not None:
             return outcome
-        db.session.refresh(row)  # re-read under the claim: a concurrent approval may have reset it
-        if not row.active or not row.reset_requested_by:
-            raise Conflict("the kill switch was reset meanwhile", field="kill_switch")
-        requester = row.reset_requested_by
-        row.active = False
-        row.reason = ""
-        row.reset_requested_by = row.reset_requested_at = row.reset_reason = None
-        row.updated_at = utcnow()
-        outcome = f"kill switch reset: requested by {requester}, approved by {actor}"
+        outcome = approvals.approve(pending.id, who).result["outcome"]
         _remember(idempotency_key, actor, "kill_switch.approve_reset", GLOBAL, outcome)
-        audit.record(actor, "kill_switch.approve_reset", "kill_switch:global", {"requested_by": requester})
     return outcome
 
 
+def _execute_reset(params: dict, requested_by: str, approved_by: str) -> dict:
+    approvals.require_executing(RESET)
+    row = _kill_switch_row()
+    if not row.active:
+        raise Conflict("the kill switch was reset meanwhile", field="kill_switch")
+    row.active = False
+    row.reason = ""
+    row.reset_requested_by = row.reset_requested_at = row.reset_reason = None
+    row.updated_at = utcnow()
+    audit.record(approved_by, "kill_switch.approve_reset", "kill_switch:global",
+                 {"requested_by": requested_by, "approval": approvals.executing_request_id()})
+    return {"outcome": f"kill switch reset: requested by {requested_by}, approved by {approved_by}"}
+
+
 def set_trading_mode(actor: str, role: str, mode: str, reason: str) -> str:
+    """PAPER at once (it only makes the desk safer); LIVE is a four-eyes request that another admin
+    approves (with a fresh second factor on both sides)."""
     _require(role, Perm.TRADING_MODE_SET)
     if mode not in ("paper", "live"):
         raise ValidationError("mode must be 'paper' or 'live'", field="mode")
     reason = _reason(reason)
+    if mode == "live":
+        mfa.require_fresh(actor, "requesting LIVE trading")
+        request = approvals.request(LIVE, {"mode": "live"}, Actor(actor, role), reason)
+        return f"LIVE trading requested (request #{request.id}): another admin must approve it"
     with unit_of_work():
         old = app_settings.get("trading_mode")
         app_settings.put("trading_mode", mode, actor)
         audit.record(actor, "trading_mode.set", "trading_mode", {"from": old, "to": mode, "reason": reason})
-    if mode == "live":
-        return "trading mode is LIVE; note: the built-in engine is a paper engine and never sends real orders"
     return "trading mode is PAPER"
+
+
+def _execute_live(params: dict, requested_by: str, approved_by: str) -> dict:
+    approvals.require_executing(LIVE)
+    old = app_settings.get("trading_mode")
+    app_settings.put("trading_mode", "live", approved_by)
+    audit.record(approved_by, "trading_mode.set", "trading_mode",
+                 {"from": old, "to": "live", "requested_by": requested_by, "approval": approvals.executing_request_id()})
+    return {"outcome": "trading mode is LIVE; note: the built-in engine is a paper engine and never sends real orders"}
+
+
+class _NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _LiveParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mode: Literal["live"]
+
+
+RESET, LIVE = "kill_switch.reset", "trading_mode.live"
+approvals.register_action(ActionSpec(
+    name=RESET, title="kill-switch reset", request_perm=Perm.KILL_SWITCH_REQUEST_RESET,
+    approve_perm=Perm.KILL_SWITCH_APPROVE_RESET, params_model=_NoParams, execute=_execute_reset,
+    describe=lambda params: "reset the global kill switch (engines may trade again)", ttl_minutes=60, mfa=True))
+approvals.register_action(ActionSpec(
+    name=LIVE, title="trading mode LIVE", request_perm=Perm.TRADING_MODE_SET, approve_perm=Perm.TRADING_MODE_SET,
+    params_model=_LiveParams, execute=_execute_live, describe=lambda params: "switch the desk to LIVE trading",
+    ttl_minutes=60, mfa=True))
 
 
 @dataclass(frozen=True)
@@ -252,7 +304,8 @@ def engine_view(engine_id: str = DEFAULT_ENGINE) -> EngineView:
         heartbeat_at=state.heartbeat_at if state else None, heartbeat_age_s=age,
         version=state.version if state else "", pid=state.pid if state else None,
         kill_switch_active=bool(switch.active), kill_switch_reason=switch.reason or "",
-        reset_requested_by=switch.reset_requested_by, trading_mode=app_settings.get("trading_mode") or "paper",
+        reset_requested_by=(pending.requested_by if switch.active and (pending := _pending(RESET)) else None),
+        trading_mode=app_settings.get("trading_mode") or "paper",
         block_new_orders_reason=app_settings.get("risk.block_new_orders") or "",
     )
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from dash.testing.wait import until
 
-from dashapp.services import controls, health
+from dashapp.services import approvals, controls, health
 from dashapp.services.ingest import ingest_batch
 from tests.browser.conftest import click, grid_column, login_as, url
 from tests.support.trading import REFERENCE
@@ -48,8 +48,10 @@ def test_trading_mode_badge_follows_the_store_without_a_reload(started, cockpit)
     until(lambda: (_text(started, "shell-live-badge") or "").startswith(("⇅ Push", "↻ Push", "… Push")), 30)
     assert _text(started, "shell-live-badge") != "LIVE"
     marker = started.driver.execute_script("window.__noReload = 1; return window.__noReload;")
-    with cockpit.db():
+    with cockpit.db():  # LIVE is four-eyes (services/approvals.py): one admin asks, another approves
         controls.set_trading_mode("admin1", "admin", "live", "browser test: live")
+        request = approvals.pending(approvals.Actor("admin2", "admin"), controls.LIVE)[0]
+        approvals.approve(request.id, approvals.Actor("admin2", "admin"))
     _wait_text(started, "shell-mode-badge", "LIVE TRADING")
     with cockpit.db():
         controls.set_trading_mode("admin1", "admin", "paper", "browser test: back to paper")

@@ -63,15 +63,24 @@ def test_kill_switch_blocks_start_and_needs_two_people_to_reset(server):
     assert "requested by rick, approved by ada" in out
     assert not controls.kill_switch().active
     actions = [r.action for r in audit.query(action="kill_switch.")]
-    assert actions.count("kill_switch.approve_reset") == 2  # the refused own-approval is audited too
+    assert actions.count("kill_switch.approve_reset") == 1
+    # the refused own-approval is audited too, by the one four-eyes mechanism (services/approvals.py)
+    refused = [r for r in audit.query(action="approval.approve") if r.outcome == "denied"]
+    assert [r.actor for r in refused] == ["rick"]
 
 
 def test_trading_mode_is_admin_only_and_audited(server):
     with pytest.raises(PermissionDenied):
         controls.set_trading_mode("rick", "risk", "live", "going live now")
     out = controls.set_trading_mode("ada", "admin", "live", "go-live rehearsal")
-    assert "paper engine" in out and controls.engine_view().trading_mode == "live"
-    assert audit.query(action="trading_mode.set")[0].actor == "ada"
+    assert "another admin must approve" in out and controls.engine_view().trading_mode == "paper"  # four-eyes
+    from dashapp.services import approvals
+
+    (request,) = approvals.pending(approvals.Actor("alan", "admin"), controls.LIVE)
+    done = approvals.approve(request.id, approvals.Actor("alan", "admin"))
+    assert "paper engine" in done.result["outcome"] and controls.engine_view().trading_mode == "live"
+    assert audit.query(action="trading_mode.set")[0].actor == "alan"
+    assert "PAPER" in controls.set_trading_mode("ada", "admin", "paper", "back to paper")  # safer: at once
 
 
 def test_engine_view_reports_stale_heartbeat(server):
