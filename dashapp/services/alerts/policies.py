@@ -3,8 +3,8 @@
 The root (parent_id NULL) matches every alert and must name a contact point. Children are tried in
 `position` order; the first that matches wins unless it says `continue_matching` (then the next
 siblings are tried too); a node whose children all miss is the route. A child inherits from its
-parent whatever it leaves NULL: contact point, group_by and the three timings. Mute/active timings
-and the escalation list belong to the node itself.
+parent whatever it leaves NULL: contact point, group_by and the three timings; and the escalation
+ladder when its own is empty. Mute/active timings belong to the node itself.
 
 Timings are validated on the EFFECTIVE values of every node of the tree after the change (a parent's
 edit can break a child): group_wait <= group_interval <= repeat_interval, group_wait in 0 s..7 d,
@@ -95,7 +95,7 @@ def effective_all(policies: list[NotificationPolicy]) -> dict[int, Effective]:
             repeat_interval=pick("repeat_interval_seconds",
                                  parent.repeat_interval if parent else ROOT_DEFAULTS["repeat_interval_seconds"]),
             mute_timings=tuple(node.mute_timings or ()), active_timings=tuple(node.active_timings or ()),
-            escalation=tuple(node.escalation or ()))
+            escalation=tuple(node.escalation or (parent.escalation if parent else ())))
         out[node.id] = eff
         if depth < MAX_DEPTH:
             for child in tree.get(node.id, []):
