@@ -9,6 +9,7 @@ Conventions (each compared in tests/unit/alerts/test_anomaly_kernels.py with the
   (`bucket_minutes`, UTC), so 09:30's volume is compared with earlier days' 09:30, not with lunch.
 - `time_to_limit`: least-squares line over the lookback ending at each point (reference:
   `numpy.polyfit(t, x, 1)`), seconds until it reaches `limit` (0 = already there; inf = never).
+`last_only=True` scores only the newest point (what a live rule needs; the others are NaN).
 A score is NaN while the baseline has fewer than `min_samples` values; a flat baseline gives 0 for
 an equal point and +-inf for any other (a constant series that jumps is an anomaly).
 """
@@ -57,31 +58,34 @@ def _check(window_seconds: float, min_samples: int) -> int:
 
 
 def rolling_zscore(times, values, window_seconds: float, min_samples: int = 2, by_time_of_day: bool = False,
-                   bucket_minutes: int = 60) -> np.ndarray:
+                   bucket_minutes: int = 60, last_only: bool = False) -> np.ndarray:
     t = _times_ns(times)
     x = _values(values, t.shape[0])
     window_ns = _check(window_seconds, min_samples)
+    first = max(0, t.shape[0] - 1) if last_only else 0
     return anomaly_nb.rolling_zscore_nb(t, x, _buckets(t, by_time_of_day, bucket_minutes), window_ns,
-                                        int(min_samples))
+                                        int(min_samples), first)
 
 
 def rolling_mad_score(times, values, window_seconds: float, min_samples: int = 1, by_time_of_day: bool = False,
-                      bucket_minutes: int = 60) -> np.ndarray:
+                      bucket_minutes: int = 60, last_only: bool = False) -> np.ndarray:
     t = _times_ns(times)
     x = _values(values, t.shape[0])
     window_ns = _check(window_seconds, min_samples)
+    first = max(0, t.shape[0] - 1) if last_only else 0
     return anomaly_nb.rolling_mad_score_nb(t, x, _buckets(t, by_time_of_day, bucket_minutes), window_ns,
-                                           int(min_samples))
+                                           int(min_samples), first)
 
 
 def rolling_time_to_limit(times, values, lookback_seconds: float, limit: float, above: bool = True,
-                          min_samples: int = 2) -> np.ndarray:
+                          min_samples: int = 2, last_only: bool = False) -> np.ndarray:
     t = _times_ns(times)
     x = _values(values, t.shape[0])
     lookback_ns = _check(lookback_seconds, min_samples)
     if not np.isfinite(limit):
         raise ValueError("limit must be finite")
-    return anomaly_nb.rolling_time_to_limit_nb(t, x, lookback_ns, float(limit), bool(above), int(min_samples))
+    first = max(0, t.shape[0] - 1) if last_only else 0
+    return anomaly_nb.rolling_time_to_limit_nb(t, x, lookback_ns, float(limit), bool(above), int(min_samples), first)
 
 
 def time_to_limit(times, values, limit: float, above: bool = True, min_samples: int = 2) -> float:
@@ -90,7 +94,7 @@ def time_to_limit(times, values, limit: float, above: bool = True, min_samples: 
         return float("nan")
     t = _times_ns(times)
     span = (t[-1] - t[0]) / 1e9 + 1.0
-    return float(rolling_time_to_limit(times, values, span, limit, above, min_samples)[-1])
+    return float(rolling_time_to_limit(times, values, span, limit, above, min_samples, last_only=True)[-1])
 
 
 def warm_up() -> None:

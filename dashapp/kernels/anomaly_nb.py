@@ -26,13 +26,13 @@ def _baseline(t, x, bucket, i, window_ns, out):
 
 
 @njit(cache=True)
-def rolling_zscore_nb(t, x, bucket, window_ns, min_samples):
-    """(x_i - mean(baseline)) / std(baseline, ddof=1) for every i; NaN while the baseline has fewer than
-    `min_samples` values. Two-pass mean/variance per window (no running sums: no cancellation)."""
+def rolling_zscore_nb(t, x, bucket, window_ns, min_samples, first):
+    """(x_i - mean(baseline)) / std(baseline, ddof=1) for every i >= first (NaN before); NaN while the
+    baseline has fewer than `min_samples` values. Two-pass mean/variance per window (no running sums: no cancellation)."""
     n = x.shape[0]
     out = np.full(n, np.nan)
     buf = np.empty(n)
-    for i in range(n):
+    for i in range(first, n):
         if np.isnan(x[i]):
             continue
         m = _baseline(t, x, bucket, i, window_ns, buf)
@@ -58,12 +58,12 @@ def rolling_zscore_nb(t, x, bucket, window_ns, min_samples):
 
 
 @njit(cache=True)
-def rolling_mad_score_nb(t, x, bucket, window_ns, min_samples):
+def rolling_mad_score_nb(t, x, bucket, window_ns, min_samples, first):
     """(x_i - median(baseline)) / (MAD_SCALE * median(|baseline - median|)) for every i."""
     n = x.shape[0]
     out = np.full(n, np.nan)
     buf = np.empty(n)
-    for i in range(n):
+    for i in range(first, n):
         if np.isnan(x[i]):
             continue
         m = _baseline(t, x, bucket, i, window_ns, buf)
@@ -107,7 +107,7 @@ def _fit(ts, xs, m):
 
 
 @njit(cache=True)
-def rolling_time_to_limit_nb(t, x, lookback_ns, limit, above, min_samples):
+def rolling_time_to_limit_nb(t, x, lookback_ns, limit, above, min_samples, first_i):
     """For every i: seconds from t_i until the least-squares line over (t_i - lookback, t_i] reaches
     `limit` (0 if its level at t_i is already there; +inf if it moves away or is flat; NaN with too few
     points). `above`: the limit is crossed from below (a utilisation rising to 100%)."""
@@ -115,7 +115,7 @@ def rolling_time_to_limit_nb(t, x, lookback_ns, limit, above, min_samples):
     out = np.full(n, np.nan)
     ts = np.empty(n)
     xs = np.empty(n)
-    for i in range(n):
+    for i in range(first_i, n):
         m = 0
         start = t[i] - lookback_ns
         first = i

@@ -66,7 +66,13 @@ class _Registry:
 _REGISTRY = _Registry()
 
 # Modules that register sources when imported (each area appends its own).
-SOURCE_MODULES: list[str] = []
+SOURCE_MODULES: list[str] = [
+    "dashapp.services.alerts.sources_risk",
+    "dashapp.services.alerts.sources_execution",
+    "dashapp.services.alerts.sources_engines",
+    "dashapp.services.alerts.sources_jobs",
+    "dashapp.services.alerts.sources_data",
+]
 
 
 def register_metric(source: MetricSource) -> None:

@@ -15,7 +15,7 @@ from models import utcnow
 from models.alerts import AlertRule
 
 SYSTEM = "system"
-_EDITABLE = ("name", "description", "kind", "spec", "labels", "severity", "pending_seconds", "keep_firing_seconds",
+EDITABLE = ("name", "description", "kind", "spec", "labels", "severity", "pending_seconds", "keep_firing_seconds",
              "runbook", "enabled")
 
 
@@ -67,7 +67,7 @@ def _check_sources(rule: RuleInput) -> None:
 
 
 def _values(rule: RuleInput) -> dict:
-    return {name: getattr(rule, name) for name in _EDITABLE}
+    return {name: getattr(rule, name) for name in EDITABLE}
 
 
 def _name_free(session, name: str, rule_id: int | None = None) -> None:
@@ -99,7 +99,7 @@ def update_rule(rule_id: int, actor: str, data: dict) -> AlertRule:
         _name_free(session, rule.name, rule_id)
         if row.builtin and rule.kind != row.kind:
             raise Conflict("a built-in rule keeps its kind (disable it and write a new rule instead)", field="kind")
-        before = {name: getattr(row, name) for name in _EDITABLE}
+        before = {name: getattr(row, name) for name in EDITABLE}
         after = _values(rule)
         if before == after:
             return row

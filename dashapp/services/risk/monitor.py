@@ -61,6 +61,10 @@ def evaluate(apply_actions: bool = True) -> Evaluation:
     used = [limit_service.measure(limit, exposures, var99, day_pnl, drawdown)
             for limit in limit_service.list_limits(active_only=True)]
     if apply_actions:
+        # What alert rules read (services/alerts/sources_risk.py), committed before the breach is published.
+        from dashapp.services.alerts import sources_risk
+
+        sources_risk.store_measurement(used, var99, exposures, day_pnl, drawdown, book.equity)
         _act(used)
     state = risk_state.assess(used)  # the one definition of the desk's risk level (services.risk.state)
     return Evaluation(used, table, book.equity, time.perf_counter() - started, state.level, state)

@@ -108,3 +108,12 @@ def test_wrappers_validate():
     with pytest.raises(ValueError, match="window"):
         anomaly.rolling_mad_score(times, [1.0, 2.0, 3.0], 0)
     assert np.isnan(anomaly.time_to_limit([], [], 1.0))
+
+
+def test_last_only_scores_the_newest_point_like_the_full_run(series):
+    full = anomaly.rolling_zscore(series.index, series.to_numpy(), 1800, min_samples=5)
+    last = anomaly.rolling_zscore(series.index, series.to_numpy(), 1800, min_samples=5, last_only=True)
+    assert np.isnan(last[:-1]).all() and last[-1] == pytest.approx(full[-1])
+    full = anomaly.rolling_mad_score(series.index, series.to_numpy(), 1800, min_samples=5)
+    last = anomaly.rolling_mad_score(series.index, series.to_numpy(), 1800, min_samples=5, last_only=True)
+    assert last[-1] == pytest.approx(full[-1])
