@@ -42,6 +42,9 @@ def seed(password: str | None = None, actor: str = "demo", instance_dir: Path | 
         report.engine_token = ensure_engine_token(Path(instance_dir), actor)
     # Later issues add their seeders here (market data, engines, history), each idempotent and
     # each adding a line to report.notes.
+    from dashapp.services.alerts import seed as alerts_seed
+
+    report.notes.extend(line for line in [alerts_seed.ensure_defaults(actor)] if line)
     return report
 
 

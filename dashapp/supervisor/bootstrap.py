@@ -158,6 +158,9 @@ def prepare(settings: Settings, with_demo: bool) -> list[str]:
         try:
             upgrade()
             lines = [ensure_admin(settings)]
+            from dashapp.services.alerts import seed as alerts_seed
+
+            alerts_seed.ensure_defaults()  # first run: every alert reaches the in-app inbox
             if with_demo:
                 lines += seed_demo(settings)
             return lines

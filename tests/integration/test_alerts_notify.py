@@ -13,7 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from dashapp.extensions import db
-from dashapp.services.alerts import contact_points, delivery, dispatch, inhibition, payloads, policies, seed, silences
+from dashapp.services.alerts import (contact_points, delivery, dispatch, inhibition, notifications_query, payloads,
+                                    policies, seed, silences)
 from dashapp.services.errors import ValidationError
 from models import AuditRecord
 from models.alerts import AlertEvent, AlertInstance, Notification
@@ -191,6 +192,18 @@ def test_silence_inhibition_ack_and_escalation(server, receiver, mailbox):
         [(slip.instance.id, "level 1:"), (other_desk.instance.id, "level 1:")])
     assert {n.event for n in notifications(event="escalation")} == {"escalation"}
     assert dispatch.run(at(400), wait=True).escalated == 0
+
+    # The notification history answers by rule, labels, status and reason.
+    window = {"start": at(-10), "end": at(500), "now": at(500)}
+    inhibited_rows = notifications_query.search(labels="desk=equities", reason="inhibited", **window)
+    assert [(r["rule"], r["status"], r["alert_id"]) for r in inhibited_rows] == [("Reject rate", "suppressed",
+                                                                                   warn.instance.id)]
+    slip_rows = notifications_query.search(rule="Slippage high", **window)
+    assert {(r["status"], r["reason"]) for r in slip_rows} == {("suppressed", "silenced"), ("sent", "")}
+    assert {r["event"] for r in notifications_query.search(contact_point="desk slack", **window)} == {
+        "firing", "escalation"}
+    with pytest.raises(ValidationError, match="status: 'bogus' is not one of"):
+        notifications_query.search(status="bogus")
 
 
 def test_failing_receiver_is_retried_with_backoff_then_recorded(server, receiver, mailbox, monkeypatch):
