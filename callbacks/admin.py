@@ -11,6 +11,7 @@ from flask_login import current_user
 from dashapp.security.guards import guarded_callback
 from dashapp.security.permissions import Perm
 from dashapp.services import tokens, users
+from dashapp.services.approvals import Actor
 from dashapp.services.errors import ServiceError, ValidationError
 from layouts.admin import NO_USER_SELECTED
 from layouts.ids import Admin
@@ -71,8 +72,9 @@ def _create(actor: str, form: dict) -> dbc.Alert:
 
 
 def _set_role(actor: str, form: dict) -> dbc.Alert:
-    user = users.set_role(actor, selected_id(form["selected"]), form["selected_role"] or "")
-    return ok(f"{user.username} now has the role {user.role_name}.")
+    role = form["selected_role"] or ""  # a grant of admin becomes a four-eyes request (services/approvals.py)
+    return ok(users.request_role(Actor(actor, current_user.role_name), selected_id(form["selected"]), role,
+                                 f"role {role} chosen on the Admin page"))
 
 
 def _set_active(active: bool):

@@ -9,6 +9,7 @@ from flask_login import current_user
 from dashapp.security.guards import guarded_callback
 from dashapp.security.permissions import Perm
 from dashapp.services import snapshots
+from dashapp.services.approvals import Actor
 from dashapp.services.errors import ServiceError
 from dashapp.services.risk import dashboard, monitor, whatif
 from dashapp.services.risk import limits as limit_service
@@ -73,16 +74,19 @@ def register() -> None:
                       State(ids.LIMIT_WARN, "value"), State(ids.LIMIT_ACTION, "value"),
                       State(ids.LIMIT_ACTIVE, "value"), prevent_initial_call=True)
     def save_limit(_n, kind, scope, value, warn, action, active):
-        try:
-            row = limit_service.save_limit(current_user.username, current_user.role_name, kind, scope, value, warn,
-                                           action, bool(active))
+        try:  # a relaxation becomes a four-eyes request (services/approvals.py); tightening is saved at once
+            said, row = limit_service.request_change(Actor(current_user.username, current_user.role_name),
+                                                     f"{kind} limit edited on the Risk page", kind, scope, value, warn,
+                                                     action, bool(active))
         except ServiceError as err:
             return (dbc.Alert(err.message, color="danger", className="py-1 mb-0", id="rk-limit-error"), no_update,
                     no_update)
+        if row is None:
+            return dbc.Alert(said, color="info", className="py-1 mb-0", id="rk-limit-requested"), no_update, no_update
         monitor.evaluate()  # act on the new limit now, not at the next tick
         snapshots.invalidate("risk")  # and show it on every open War Room at once
-        return (dbc.Alert(f"saved {row.kind} · {row.scope} = {row.limit_value:g}", color="success",
-                          className="py-1 mb-0", id="rk-limit-saved"), limit_choices(), str(row.id))
+        return (dbc.Alert(said, color="success", className="py-1 mb-0", id="rk-limit-saved"), limit_choices(),
+                str(row.id))
 
     @guarded_callback(Perm.VIEW_RISK, Output(ids.WHATIF_RESULT, "children"), Input(ids.WHATIF_RUN, "n_clicks"),
                       State(ids.WHATIF_INSTRUMENT, "value"), State(ids.WHATIF_SIDE, "value"),

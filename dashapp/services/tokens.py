@@ -13,7 +13,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from dashapp.extensions import db
-from dashapp.services import audit
+from dashapp.services import audit, mfa
 from dashapp.services.bounds import has_control_characters
 from dashapp.services.errors import NotFound, ValidationError
 from dashapp.services.fields import ENGINE_ID_PATTERN
@@ -61,6 +61,7 @@ def create_token(actor: str, user_id: int, name: str,
     user = get_user(user_id)
     if not user.active:
         raise ValidationError(f"{user.username} is disabled; enable the user before issuing a token", field="user_id")
+    mfa.require_fresh(actor, "creating an API token")  # a fresh second factor in a browser session (D80)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with unit_of_work() as session:
         token = ApiToken(name=name, prefix=secret[:10], token_hash=_digest(secret), user_id=user.id, created_by=actor,

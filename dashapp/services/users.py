@@ -6,16 +6,17 @@ import re
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, has_request_context
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm.attributes import set_committed_value
 
 from dashapp.extensions import db
 from dashapp.security import ratelimit
 from dashapp.security.passwords import generate_password as _random_password
 from dashapp.security.passwords import hash_password, password_problems, verify_password
-from dashapp.security.permissions import ROLES
-from dashapp.services import audit
-from dashapp.services.errors import Conflict, NotFound, ValidationError
+from dashapp.security.permissions import ROLES, Perm
+from dashapp.services import approvals, audit, mfa
+from dashapp.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from dashapp.services.unit_of_work import unit_of_work
 from models import Role, User, utcnow
 
@@ -75,6 +76,9 @@ def create_user(actor: str, username: str, password: str, role: str, display_nam
         )
     _check_role(role)
     _check_password(password, username)
+    if role == "admin" and has_request_context():  # a web path: admin is granted by two people (D81)
+        raise PermissionDenied("create the account with another role, then grant admin: that takes a second admin's "
+                               "approval", field="role")
     if find_by_username(username) is not None:
         raise Conflict(f"user name {username!r} is already taken", field="username")
     with unit_of_work() as session:
@@ -87,8 +91,13 @@ def create_user(actor: str, username: str, password: str, role: str, display_nam
 
 
 def set_role(actor: str, user_id: int, role: str) -> User:
+    """Change a role (fresh MFA in a browser session). Granting admin runs only as an approved
+    four-eyes request (`request_role`)."""
     _check_role(role)
     user = get_user(user_id)
+    if role == "admin" and user.role_name != "admin":
+        approvals.require_executing(GRANT_ADMIN)
+    mfa.require_fresh(actor, "changing a role")
     if user.role_name == "admin" and role != "admin" and user.active and _active_admin_count(exclude_id=user.id) == 0:
         raise Conflict(f"{user.username} is the last active admin: make another admin first", field="role")
     with unit_of_work():
@@ -99,6 +108,38 @@ def set_role(actor: str, user_id: int, role: str) -> User:
             _end_sessions(user)
         audit.record(actor, "user.set_role", f"user:{user.username}", {"from": old, "to": role})
         return user
+
+
+def request_role(actor, user_id: int, role: str, reason: str) -> str:
+    """The Admin page's and CLI's way to change a role: admin grants become a four-eyes request,
+    everything else is done at once. Returns what happened, in words."""
+    _check_role(role)
+    user = get_user(user_id)
+    if role == "admin" and user.role_name != "admin":
+        mfa.require_fresh(actor.username, "requesting an admin grant")
+        row = approvals.request(GRANT_ADMIN, {"user_id": user.id}, actor, reason)
+        return f"granting admin to {user.username} requested (request #{row.id}): another admin must approve it"
+    set_role(actor.username, user.id, role)
+    return f"{user.username} now has the role {role}."
+
+
+def _execute_grant(params: dict, requested_by: str, approved_by: str) -> dict:
+    approvals.require_executing(GRANT_ADMIN)
+    user = set_role(approved_by, params["user_id"], "admin")
+    return {"outcome": f"{user.username} is now admin (requested by {requested_by}, approved by {approved_by})"}
+
+
+class _GrantParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: int = Field(gt=0, lt=2**31)
+
+
+GRANT_ADMIN = "user.grant_admin"
+approvals.register_action(approvals.ActionSpec(
+    name=GRANT_ADMIN, title="admin role grant", request_perm=Perm.USERS_MANAGE, approve_perm=Perm.USERS_MANAGE,
+    params_model=_GrantParams, execute=_execute_grant,
+    describe=lambda p: f"grant the admin role to {getattr(db.session.get(User, p['user_id']), 'username', '?')}",
+    ttl_minutes=24 * 60, mfa=True))
 
 
 def set_active(actor: str, user_id: int, active: bool) -> User:

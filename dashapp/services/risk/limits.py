@@ -4,10 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
 
 from dashapp.extensions import db
 from dashapp.security.permissions import Perm, has_permission
-from dashapp.services import audit
+from dashapp.services import approvals, audit, mfa
 from dashapp.services.errors import NotFound, PermissionDenied, ValidationError
 from dashapp.services.unit_of_work import unit_of_work
 from models import RiskLimit, utcnow
@@ -70,7 +71,10 @@ def _number(value, field: str, minimum: float = 0.0, maximum: float | None = Non
 
 def save_limit(actor: str, role: str, kind: str, scope: str, limit_value, warn_at=0.8,
                breach_action: str = "alert", active: bool = True, limit_id: int | None = None) -> RiskLimit:
-    """Create or update one limit (risk and admin only); every change is audited with old and new."""
+    """Create or update one limit (risk and admin only); every change is audited with old and new.
+    Tightening (or a new limit) is immediate; a relaxation (higher value, looser breach action,
+    deactivation, another kind or scope for the row) runs only as an approved four-eyes request
+    (`request_change`)."""
     if not has_permission(role, Perm.LIMITS_EDIT):
         raise PermissionDenied(f"role {role!r} may not edit limits (needs {Perm.LIMITS_EDIT.value})")
     if kind not in LIMIT_KINDS:
@@ -80,11 +84,11 @@ def save_limit(actor: str, role: str, kind: str, scope: str, limit_value, warn_a
     scope = (scope or "*").strip()[:64] or "*"
     value = _number(limit_value, "limit_value", maximum=1.0 if kind == "drawdown" else None)
     warn = _number(warn_at, "warn_at", maximum=1.0)
+    mfa.require_fresh(actor, "editing a limit")
     with unit_of_work() as session:
-        row = session.get(RiskLimit, limit_id) if limit_id else session.execute(
-            sa.select(RiskLimit).where(RiskLimit.kind == kind, RiskLimit.scope == scope)).scalar()
-        if limit_id and row is None:
-            raise NotFound(f"no limit with id {limit_id}", field="limit_id")
+        row = _existing(kind, scope, limit_id)
+        if row is not None and relaxes(row, kind, scope, value, breach_action, active):
+            approvals.require_executing(RELAX)
         before = None if row is None else {"value": row.limit_value, "warn_at": row.warn_at,
                                            "action": row.breach_action, "active": row.active}
         if row is None:
@@ -97,6 +101,73 @@ def save_limit(actor: str, role: str, kind: str, scope: str, limit_value, warn_a
             "kind": kind, "scope": scope, "before": before,
             "after": {"value": value, "warn_at": warn, "action": breach_action, "active": bool(active)}})
         return row
+
+
+def _existing(kind: str, scope: str, limit_id: int | None) -> RiskLimit | None:
+    row = db.session.get(RiskLimit, limit_id) if limit_id else db.session.execute(
+        sa.select(RiskLimit).where(RiskLimit.kind == kind, RiskLimit.scope == scope)).scalar()
+    if limit_id and row is None:
+        raise NotFound(f"no limit with id {limit_id}", field="limit_id")
+    return row
+
+
+def relaxes(row: RiskLimit, kind: str, scope: str, value: float, breach_action: str, active: bool) -> bool:
+    """True when the change lets more through than the stored limit does."""
+    return (value > row.limit_value or BREACH_ACTIONS.index(breach_action) < BREACH_ACTIONS.index(row.breach_action)
+            or (row.active and not active) or (kind, scope) != (row.kind, row.scope))
+
+
+class _LimitChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str = Field(max_length=32)
+    scope: str = Field(max_length=64)
+    limit_value: float
+    warn_at: float
+    breach_action: str = Field(max_length=32)
+    active: bool
+    limit_id: int | None = Field(None, gt=0, lt=2**31)
+
+
+def request_change(actor, reason: str, kind: str, scope: str, limit_value, warn_at=0.8, breach_action: str = "alert",
+                   active: bool = True, limit_id: int | None = None) -> tuple[str, RiskLimit | None]:
+    """The Risk page's save: a tightening is saved at once, a relaxation becomes a four-eyes request.
+    Returns (what happened, the saved row or None when it waits for approval)."""
+    if not has_permission(actor.role_name, Perm.LIMITS_EDIT):
+        raise PermissionDenied(f"role {actor.role_name!r} may not edit limits (needs {Perm.LIMITS_EDIT.value})")
+    scope_clean = (scope or "*").strip()[:64] or "*"
+    value = _number(limit_value, "limit_value", maximum=1.0 if kind == "drawdown" else None)
+    row = _existing(kind, scope_clean, limit_id)
+    if row is None or breach_action not in BREACH_ACTIONS or not relaxes(row, kind, scope_clean, value, breach_action,
+                                                                          bool(active)):
+        saved = save_limit(actor.username, actor.role_name, kind, scope, limit_value, warn_at, breach_action, active,
+                           limit_id)
+        return f"saved {saved.kind} · {saved.scope} = {saved.limit_value:g}", saved
+    mfa.require_fresh(actor.username, "editing a limit")
+    params = {"kind": kind, "scope": scope_clean, "limit_value": value, "warn_at": _number(warn_at, "warn_at", maximum=1.0),
+              "breach_action": breach_action, "active": bool(active), "limit_id": row.id}
+    request = approvals.request(RELAX, params, actor, reason)
+    return (f"relaxing {kind} · {scope_clean} to {value:g} ({breach_action}) needs a second person: request "
+            f"#{request.id} waits for approval"), None
+
+
+def _execute_relax(params: dict, requested_by: str, approved_by: str) -> dict:
+    approvals.require_executing(RELAX)
+    from dashapp.services import users  # the approver's role, checked again by save_limit
+
+    approver = users.find_by_username(approved_by)
+    role = approver.role_name if approver is not None else "risk"
+    row = save_limit(approved_by, role, params["kind"], params["scope"], params["limit_value"], params["warn_at"],
+                     params["breach_action"], params["active"], params["limit_id"])
+    return {"outcome": f"{row.kind} · {row.scope} = {row.limit_value:g} ({row.breach_action}); requested by "
+                       f"{requested_by}, approved by {approved_by}", "limit_id": row.id}
+
+
+RELAX = "risk.limit_relax"
+approvals.register_action(approvals.ActionSpec(
+    name=RELAX, title="limit relaxation", request_perm=Perm.LIMITS_EDIT, approve_perm=Perm.LIMITS_EDIT,
+    params_model=_LimitChange, execute=_execute_relax,
+    describe=lambda p: f"relax {p['kind']} · {p['scope']} to {p['limit_value']:g} ({p['breach_action']}"
+                       f"{'' if p['active'] else ', inactive'})", ttl_minutes=240, mfa=True))
 
 
 def measure(limit: RiskLimit, exposures: dict, var99: float | None, day_pnl: float, drawdown: float) -> Utilisation:
