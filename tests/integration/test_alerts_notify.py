@@ -287,6 +287,55 @@ def test_validation_messages_and_concurrent_dispatchers(server, receiver, mailbo
     for thread in threads:
         thread.join(30)
     assert sorted(r.queued for r in results) == [0, 5]  # the other waited (SQLite) or skipped (PostgreSQL)
-    dispatch.run(at(1), wait=True)
+    dispatch.run(at(1))  # as the runner does: sends on the thread pool, the pass returns at once
     delivery.drain()
     assert len(receiver.bodies("/webhook")) == 1 and len(notifications(event="firing")) == 5
+
+
+def test_mute_timing_snooze_no_route_and_a_claim_left_by_a_dead_process(server, receiver, mailbox):
+    from dashapp.services.alerts import timings
+
+    hook = contact_points.create_contact_point("risk1", {"name": "hook", "kind": "webhook",
+                                                         "settings": {"url": receiver.url + "/webhook"}})
+    timings.save_interval("risk1", {"name": "NYSE closed", "spec": {"calendar": "XNYS", "when": "closed"}})
+    policies.save_policy("risk1", {"parent_id": None, "name": "root", "contact_point": hook.id,
+                                   "group_wait_seconds": 0, "group_interval_seconds": 1,
+                                   "repeat_interval_seconds": 3600})
+    root = policies.root()
+    quiet = contact_points.create_contact_point("risk1", {"name": "off", "kind": "in_app", "enabled": False})
+    policies.save_policy("risk1", {"parent_id": root.id, "name": "stale data when closed", "contact_point": "hook",
+                                   "matchers": "alertname=Stale quotes", "mute_timings": ["NYSE closed"]})
+    policies.save_policy("risk1", {"parent_id": root.id, "name": "nowhere", "contact_point": quiet.id,
+                                   "matchers": "team=nobody"})
+    christmas = datetime(2026, 12, 25, 15, 0, tzinfo=timezone.utc)  # NYSE closed all day
+    stale = Breach("Stale quotes", {"instrument": "AAPL"})
+    stale.observe(True, christmas)
+    lost = Breach("Orphan", {"team": "nobody"})
+    lost.observe(True, christmas)
+    report = dispatch.run(christmas, wait=True)
+    assert report.reasons == {"muted": 1, "no_route": 1} and receiver.requests == []
+    # The next session (Monday 28 December, 10:00 New York): the muted alert goes out.
+    monday = datetime(2026, 12, 28, 15, 0, tzinfo=timezone.utc)
+    assert dispatch.run(monday, wait=True).sent == 1
+    assert receiver.bodies("/webhook")[0]["alerts"][0]["labels"]["alertname"] == "Stale quotes"
+
+    # A snoozed alert is recorded "snoozed" and sent nothing.
+    snoozed = Breach("Latency", {"venue": "XNAS"})
+    snoozed.observe(True, monday)
+    with db.session.begin_nested():
+        db.session.get(AlertInstance, snoozed.instance.id).snoozed_until = monday + timedelta(hours=1)
+    db.session.commit()
+    assert dispatch.run(monday, wait=True).reasons == {"snoozed": 1}
+    assert len(receiver.requests) == 1
+
+    # A dispatcher that claimed a row and died: the row is tried again once its lease has passed.
+    other = Breach("Gross exposure", {"desk": "fx"})
+    other.observe(True, monday)
+    dispatch.run(monday, deliver=False)
+    policy = delivery.RetryPolicy.current()
+    [(nid, attempt)] = delivery.claim_due(monday, policy)  # ... and the process dies here
+    assert dispatch.run(monday + timedelta(seconds=5), wait=True).submitted == 0
+    report = dispatch.run(monday + policy.lease, wait=True)
+    assert report.sent == 1
+    [row] = notifications(id=nid)
+    assert (row.status, row.attempts) == ("sent", 2)
