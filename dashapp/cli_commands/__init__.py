@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 
-_MODULES: tuple[str, ...] = ()
+_MODULES: tuple[str, ...] = ("alerts",)
 
 
 def register(main) -> None:

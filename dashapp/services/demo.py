@@ -44,7 +44,10 @@ def seed(password: str | None = None, actor: str = "demo", instance_dir: Path | 
     # each adding a line to report.notes.
     from dashapp.services.alerts import seed as alerts_seed
 
-    report.notes.extend(line for line in [alerts_seed.ensure_defaults(actor)] if line)
+    from dashapp.services.alerts import builtin_rules
+
+    report.notes.extend(line for line in [alerts_seed.ensure_defaults(actor), builtin_rules.ensure_builtin_rules()]
+                        if line)
     return report
 
 

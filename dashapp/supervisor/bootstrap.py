@@ -161,6 +161,9 @@ def prepare(settings: Settings, with_demo: bool) -> list[str]:
             from dashapp.services.alerts import seed as alerts_seed
 
             alerts_seed.ensure_defaults()  # first run: every alert reaches the in-app inbox
+            from dashapp.services.alerts import builtin_rules
+
+            builtin_rules.ensure_builtin_rules()  # breaches, engine faults, failed jobs, stale quotes raise alerts
             if with_demo:
                 lines += seed_demo(settings)
             return lines

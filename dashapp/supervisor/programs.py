@@ -63,6 +63,8 @@ def programs(web: int = 1, workers: int = 1, port: int | None = None) -> list[Pr
         *webs,
         *celery_workers,
         Program("beat", _dashapp("beat"), stopwaitsecs=10, priority=300, nice=5),
+        # Alert rules every second (and at once on breaches and faults), then notifications.
+        Program("alerter", _dashapp("alerts", "run"), stopwaitsecs=15, priority=350),
         # Started, stopped and restarted only by the engine supervisor, after the desired state.
         Program("engine", _dashapp("engine", "run"), autostart=False, autorestart=False,
                 stopwaitsecs=ENGINE_STOP_WAIT, priority=400),

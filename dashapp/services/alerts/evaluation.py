@@ -79,8 +79,10 @@ def is_due(rule: AlertRule, now: datetime) -> bool:
     return last is None or now < last or now - last >= timedelta(seconds=every) - timedelta(milliseconds=50)
 
 
-def evaluate_all(now: datetime | None = None, force: bool = False, rule_ids: list[int] | None = None) -> EvalReport:
-    """Evaluate every enabled rule that is due at `now` (all of them with `force`)."""
+def evaluate_all(now: datetime | None = None, force: bool = False, rule_ids: list[int] | None = None,
+                 force_ids: set[int] | None = None) -> EvalReport:
+    """Evaluate every enabled rule that is due at `now` (all of them with `force`; those in `force_ids`
+    whether due or not: the runner's wake-up on a breach or fault)."""
     now = now or utcnow()
     started = time.perf_counter()
     report = EvalReport(at=now)
@@ -90,7 +92,7 @@ def evaluate_all(now: datetime | None = None, force: bool = False, rule_ids: lis
     rules = list(db.session.execute(stmt).scalars())
     reader = LiveReader(now)
     for rule in rules:
-        if not force and not is_due(rule, now):
+        if not force and not (force_ids and rule.id in force_ids) and not is_due(rule, now):
             report.skipped += 1
             continue
         outcome = evaluate_rule(rule, now, reader)
