@@ -26,3 +26,7 @@ def register_all() -> None:
     from callbacks import desk  # the visual system: figure templates per theme, grid freeze
 
     desk.register()
+    from callbacks import alerts, alerts_editors, alerts_incidents  # the Alerts page and the navbar's alert badge
+
+    for module in (alerts, alerts_incidents, alerts_editors):
+        module.register()

@@ -19,6 +19,7 @@ from layouts import reports as reports_page
 from layouts import exports as exports_page
 from layouts import backtests as backtests_page
 from layouts import desk_views, prices
+from layouts import alerts as alerts_page
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,7 @@ PAGES: list[PageSpec] = [
     PageSpec("operations", "/operations", "Operations", Perm.VIEW_OPERATIONS, _coming(
         "Operations", "Process health, queues, worker status and the engine supervisor console.",
         "the operations console")),
-    PageSpec("alerts", "/alerts", "Alerts", Perm.VIEW_ALERTS, _coming(
-        "Alerts", "Alert rules, notifications and incident timelines.", "alerts and incidents")),
+    PageSpec("alerts", "/alerts", "Alerts", Perm.VIEW_ALERTS, alerts_page.layout),
     PageSpec("reports", "/reports", "Reports", Perm.VIEW_REPORTS, reports_page.layout),
     PageSpec("audit", "/audit", "Audit", Perm.VIEW_AUDIT, audit.layout),
     PageSpec("admin", "/admin", "Admin", Perm.VIEW_ADMIN, admin.layout),

@@ -7,6 +7,8 @@ from dash import dcc, html
 
 from layouts import desk
 from layouts import refresh
+from layouts import mfa_prompt
+from layouts.alerts_ids import AlertsBadge
 from layouts.ids import Shell
 
 
@@ -51,6 +53,8 @@ def navbar(pages: list[tuple[str, str]], username: str, role: str, env: str, tra
                 html.Div(
                     [
                         refresh.controls(Shell.REFRESH, Shell.TIME_RANGE, time_range, Shell.REFRESH_NOW),
+                        dbc.Badge("⚠ alerts", color="secondary", id=AlertsBadge.BADGE, href="/alerts",
+                                  className="me-1 text-decoration-none", title="Firing alerts / not acknowledged"),
                         dbc.Badge("↻ Push: polling", color="secondary", id=Shell.LIVE_BADGE, className="me-1",
                                   title=PUSH_TITLE),
                         dbc.Badge(mode_text, color=mode_colour, id=Shell.MODE_BADGE, className="me-1",
@@ -94,6 +98,7 @@ def layout(pages, username, role, env, trading_mode, dark, prefs: dict | None = 
         [
             dcc.Location(id=Shell.URL),
             *desk.shell_parts(),  # figure templates per theme (assets/desk.js applies them)
+            *mfa_prompt.shell_parts(),  # the step-up two-factor prompt any page's refusal can open
             dcc.Store(id=Shell.PREFS, data=prefs),
             dcc.Store(id=Shell.REFRESH_MAP, data=refresh.interval_map()),
             html.Div(id=Shell.REFRESH_APPLIED, style={"display": "none"}),

@@ -63,6 +63,10 @@ var STATUS_TONE = {
   success: "success", ok: "success", allow: "success", passed: "success", pass: "success",
   rejected: "danger", reject: "danger", failed: "danger", failure: "danger", block: "danger",
   breach: "danger", error: "danger", expired: "secondary", cancelled: "secondary", canceled: "secondary",
+  // alerts: severities, alert states, incident states
+  critical: "danger", high: "warning", info: "info", firing: "danger", recovering: "warning", normal: "success",
+  nodata: "secondary", mitigated: "warning", resolved: "success", sent: "success", suppressed: "secondary",
+  retrying: "warning",
 };
 dagcomponentfuncs.DeskBadge = function (props) {
   const value = props.value === null || props.value === undefined ? "" : String(props.value);

@@ -77,6 +77,21 @@ CATALOGUE: dict[str, ColumnSpec] = {
     "cornish_fisher_var": _c("Cornish-Fisher VaR", "money", "USD"),
     "monte_carlo_var": _c("Monte Carlo VaR", "money", "USD"),
     "entry_date": _c("Entry"), "exit_date": _c("Exit"), "bars": _c("Bars", "int"),
+    # alerts and incidents (the Alerts page)
+    "severity": _c("Severity", "status"), "owner": _c("Owner"), "ack": _c("Acknowledged by"),
+    "summary": _c("Summary"), "episode": _c("Episode", "int"), "note": _c("Note"), "from_state": _c("From"),
+    "to_state": _c("To"), "commander": _c("Commander"), "snoozed_until": _c("Snoozed until", "ts", "UTC"),
+    "silenced": _c("Silenced"), "alerts": _c("Alerts", "int"), "actor": _c("Actor"), "alert_id": _c("Alert #", "int"),
+    "alert_state": _c("State", "status"), "alert_labels": _c("Labels"), "alert_value": _c("Value", "ratio"),
+    "since": _c("Since", "ts", "UTC"), "event_at": _c("Time", "ts", "UTC"), "incident_title": _c("Title"),
+    "timeline_source": _c("Source"), "timeline_text": _c("What happened"), "enabled_text": _c("Enabled"),
+    "pending_seconds": _c("Pending (s)", "int"), "keep_firing_seconds": _c("Keep firing (s)", "int"),
+    "builtin_text": _c("Built in"), "version": _c("Version", "int"), "updated_by": _c("Updated by"),
+    "settings_text": _c("Settings"), "matchers_text": _c("Matchers"), "starts_at": _c("Starts", "ts", "UTC"),
+    "ends_at": _c("Ends", "ts", "UTC"), "comment": _c("Comment"), "created_by": _c("Created by"),
+    "source_text": _c("Source matchers"), "target_text": _c("Target matchers"), "equal_text": _c("Equal labels"),
+    "spec_text": _c("Windows"), "event": _c("Event"), "contact_point": _c("Contact point"),
+    "attempts": _c("Attempts", "int"), "last_error": _c("Last error"), "group": _c("Group"),
 }
 
 _WORDS = {"pnl": "P&L", "id": "id", "bps": "bps", "ms": "ms", "px": "px", "var": "VaR", "cvar": "CVaR",
