@@ -73,7 +73,7 @@ def book(api):
 
 
 def test_limit_breach_pending_firing_recovering_normal(book):
-    limit = limits.save_limit("rita", "risk", "gross_exposure", "*", 500_000, breach_action="alert")
+    limits.save_limit("rita", "risk", "gross_exposure", "*", 500_000, breach_action="alert")
     rule = rules.create_rule("rita", {
         "name": "Gross limit", "kind": "threshold", "pending_seconds": 30, "keep_firing_seconds": 20,
         "labels": {"team": "risk"},
@@ -101,7 +101,9 @@ def test_limit_breach_pending_firing_recovering_normal(book):
     assert len(gross) == 1 and gross[0].state == "firing" and gross[0].severity == "high"
     assert ("normal", "pending") in events_of(breach.id) and ("pending", "firing") in events_of(breach.id)
 
-    limits.save_limit("rita", "risk", "gross_exposure", "*", 5_000_000, breach_action="alert", limit_id=limit.id)
+    # The desk sells 5,500 of its 10,000 shares: 450,000 of the 500,000 limit (90%, past the 80% warning).
+    assert book("orders", [order("s", side="sell", qty=5_500)]).status_code == 200
+    assert book("fills", [fill("f2", "s", 5_500, 100.0)]).status_code == 200
     monitor.evaluate()
     evaluation.evaluate_all(now + timedelta(seconds=40), force=True)
     assert instances_of(rule.id)[0].state == "recovering"
@@ -109,6 +111,12 @@ def test_limit_breach_pending_firing_recovering_normal(book):
     [inst] = instances_of(rule.id)
     assert inst.state == "normal" and inst.resolved_at == now + timedelta(seconds=61)
     assert events_of(rule.id)[-2:] == [("firing", "recovering"), ("recovering", "normal")]
+
+    # The built-in "Limit warning" (an expression rule) fires for the same limit, now at 90%.
+    warning = rules.rule_by_name("Limit warning")
+    [inst] = [i for i in instances_of(warning.id) if i.state == "firing"]
+    assert inst.labels["limit"] == "gross_exposure" and inst.severity == "warning"
+    assert inst.value == pytest.approx(0.9 / 0.8 * 100, rel=0.05)
 
 
 def test_one_instance_per_label_set_nodata_and_contained_errors(server):
@@ -249,3 +257,37 @@ def test_rules_crud_is_validated_and_audited(server):
     builtin_rules.ensure_builtin_rules()  # a person's edit is kept
     assert rules.rule_by_name("Limit breach").pending_seconds == 15
     assert {r.name for r in rules.list_rules() if r.builtin} == {d["name"] for d in builtin_rules.BUILTIN_RULES}
+
+
+def test_builtin_rules_raise_engine_faults_failed_jobs_stale_heartbeats_and_quotes(api):
+    from models import Job
+
+    builtin_rules.ensure_builtin_rules()
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    assert api("events", [
+        {"event_id": "e1", "ts": (now - timedelta(seconds=20)).isoformat(), "level": "critical", "kind": "venue.down",
+         "message": "LP1 disconnected"},
+        {"event_id": "e2", "ts": (now - timedelta(seconds=10)).isoformat(), "level": "info", "kind": "tick"}]
+    ).status_code == 200
+    assert api("engine_state", [{"status": "running", "heartbeat_at": (now - timedelta(seconds=45)).isoformat()}]
+               ).status_code == 200
+    assert api("quotes", [{"instrument": "XOM", "ts": (now - timedelta(seconds=300)).isoformat(), "bid": 49.9,
+                           "ask": 50.1}]).status_code == 200
+    db.session.add(Job(id="j-1", job_type="backtest", params={}, state="failed", message="boom", queue="jobs",
+                       created_by="tom", created_at=now - timedelta(seconds=90), finished_at=now - timedelta(seconds=30)))
+    db.session.commit()
+    evaluation.evaluate_all(now, force=True)
+    evaluation.evaluate_all(now + timedelta(seconds=60), force=True)  # past the heartbeat and quote pending periods
+
+    def firing(name):
+        return [(i.labels, i.severity) for i in instances_of(rules.rule_by_name(name).id) if i.state == "firing"]
+
+    [(labels, severity)] = firing("Engine fault")
+    assert labels["engine"] == "paper-1" and labels["kind"] == "venue.down" and severity == "critical"
+    [(labels, _)] = firing("Engine heartbeat stale")
+    assert labels["engine"] == "paper-1"
+    [(labels, _)] = firing("Job failed")
+    assert labels["job_type"] == "backtest"
+    [(labels, _)] = firing("Quotes stale")
+    assert labels["instrument"] == "XOM"
+    assert firing("Limit breach") == []
