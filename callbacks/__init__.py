@@ -30,3 +30,18 @@ def register_all() -> None:
 
     for module in (alerts, alerts_incidents, alerts_editors):
         module.register()
+    from callbacks import models  # the Models page (model operations)
+
+    models.register()
+    from callbacks import operations_logs, operations_runbooks  # Operations -> Logs and Runbooks
+
+    for module in (operations_logs, operations_runbooks):
+        module.register()
+    from callbacks import account, approvals, mfa_prompt, security  # governance: Account, Approvals, Security, MFA
+
+    for module in (mfa_prompt, account, approvals, security):
+        module.register()
+    from callbacks import compliance, compliance_holds  # governance: Compliance (reports, retention, holds, privacy)
+
+    for module in (compliance, compliance_holds):
+        module.register()

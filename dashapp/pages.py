@@ -18,8 +18,12 @@ from layouts.common import forbidden
 from layouts import reports as reports_page
 from layouts import exports as exports_page
 from layouts import backtests as backtests_page
+from layouts import models as models_page
 from layouts import desk_views, prices
 from layouts import alerts as alerts_page
+from layouts import operations_logs, operations_runbooks
+from layouts import account as account_page, approvals as approvals_page, security as security_page
+from layouts import compliance as compliance_page
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class PageSpec:
     title: str
     perm: Perm
     layout: Callable
+    in_nav: bool = True  # False: reached from its section's own navigation (Operations' Logs, Runbooks)
 
 
 def _coming(title: str, what: str, issue: str) -> Callable:
@@ -47,20 +52,26 @@ PAGES: list[PageSpec] = [
     PageSpec("jobs", "/jobs", "Jobs", Perm.VIEW_JOBS, jobs.layout),
     PageSpec("backtests", "/backtests", "Backtests", Perm.VIEW_JOBS, backtests_page.layout),
     PageSpec("exports", "/exports", "Exports", Perm.EXPORTS_DOWNLOAD, exports_page.layout),
-    PageSpec("models", "/models", "Models", Perm.VIEW_MODELS, _coming(
-        "Models", "Model registry, retraining jobs, drift and performance monitoring.", "model operations")),
+    PageSpec("models", "/models", "Models", Perm.VIEW_MODELS, models_page.layout),
     PageSpec("operations", "/operations", "Operations", Perm.VIEW_OPERATIONS, _coming(
         "Operations", "Process health, queues, worker status and the engine supervisor console.",
         "the operations console")),
+    PageSpec("operations_logs", "/operations/logs", "Logs", Perm.VIEW_OPERATIONS, operations_logs.layout, in_nav=False),
+    PageSpec("operations_runbooks", "/operations/runbooks", "Runbooks", Perm.VIEW_OPERATIONS,
+             operations_runbooks.layout, in_nav=False),
     PageSpec("alerts", "/alerts", "Alerts", Perm.VIEW_ALERTS, alerts_page.layout),
     PageSpec("reports", "/reports", "Reports", Perm.VIEW_REPORTS, reports_page.layout),
     PageSpec("audit", "/audit", "Audit", Perm.VIEW_AUDIT, audit.layout),
     PageSpec("admin", "/admin", "Admin", Perm.VIEW_ADMIN, admin.layout),
+    PageSpec("approvals", "/approvals", "Approvals", Perm.VIEW_COMMAND_CENTER, approvals_page.layout),
+    PageSpec("security", "/security", "Security", Perm.COMPLIANCE_VIEW, security_page.layout),
+    PageSpec("compliance", "/compliance", "Compliance", Perm.COMPLIANCE_VIEW, compliance_page.layout),
+    PageSpec("account", "/account", "Account", Perm.EDIT_OWN_PREFERENCES, account_page.layout),
 ]
 
 
 def visible_pages() -> list[PageSpec]:
-    return [page for page in PAGES if allowed(page.perm)]
+    return [page for page in PAGES if page.in_nav and allowed(page.perm)]
 
 
 def _guarded(page: PageSpec) -> Callable:

@@ -166,4 +166,4 @@ def test_inline_runbooks_restart_rotate_reject_and_run_without_approval(server):
     assert retried.state == "failed" and "no queue connection" in retried.output
     assert [r.state for r in runbooks.list_runs()] == ["failed", "rejected", "succeeded", "succeeded"]
     rows = [runbooks.run_dict(r, who["risk1"]) for r in runbooks.list_runs()]
-    assert rows[1]["action"] == "Drain a queue (stop consuming)" and not rows[1]["can_decide"]
+    assert rows[1]["action"] == "Drain a queue" and not rows[1]["can_decide"]

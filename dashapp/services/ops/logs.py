@@ -284,4 +284,6 @@ def grid_row(rec: dict) -> dict:
     row = {name: ("" if rec.get(name) is None else str(rec.get(name)))[:2000 if name == "message" else 128]
            for name in COLUMNS}
     row["time"] = row["time"].replace("T", " ").rstrip("Z")
+    extra = {key: value for key, value in rec.items() if key not in COLUMNS and value not in (None, "")}
+    row["extra"] = json.dumps(extra, default=str)[:2000] if extra else ""
     return row

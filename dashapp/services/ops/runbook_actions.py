@@ -82,7 +82,6 @@ class RunbookAction:
     approval_required: bool = True
     timeout_seconds: int = 10
     mode: Literal["inline", "job"] = "inline"
-    runbook: str = ""  # the catalogue page (slug) this action belongs to
 
 
 class _Params(pydantic.BaseModel):
@@ -318,23 +317,23 @@ def _maintenance_run(p: MaintenanceParams, ctx: RunContext) -> str:
 
 ACTIONS: dict[str, RunbookAction] = {a.name: a for a in (
     RunbookAction("restart_engine", "Restart an engine", EngineParams, _engine_dry, _engine_run,
-                  approval_required=True, runbook="engine-fault"),
-    RunbookAction("drain_queue", "Drain a queue (stop consuming)", QueueParams, _drain_dry, _drain_run,
-                  approval_required=True, runbook="queue-backlog"),
+                  approval_required=True),
+    RunbookAction("drain_queue", "Drain a queue", QueueParams, _drain_dry, _drain_run,
+                  approval_required=True),
     RunbookAction("resume_queue", "Resume a queue", QueueParams, _resume_dry, _resume_run,
-                  approval_required=False, runbook="queue-backlog"),
+                  approval_required=False),
     RunbookAction("purge_queue", "Purge a queue", QueueParams, _purge_dry, _purge_run,
-                  approval_required=True, runbook="queue-backlog"),
+                  approval_required=True),
     RunbookAction("retry_job", "Retry a stuck job", JobParams, _retry_dry, _retry_run,
-                  approval_required=False, runbook="job-failed"),
+                  approval_required=False),
     RunbookAction("fail_job", "Fail a stuck job", JobParams, _fail_dry, _fail_run,
-                  approval_required=True, runbook="job-failed"),
+                  approval_required=True),
     RunbookAction("rotate_token", "Rotate an API token", TokenParams, _rotate_dry, _rotate_run,
-                  approval_required=True, runbook="engine-fault"),
+                  approval_required=True),
     RunbookAction("health_check", "Run a health check", HealthParams, _health_dry, _health_run,
-                  approval_required=False, mode="job", timeout_seconds=60, runbook="worker-down"),
+                  approval_required=False, mode="job", timeout_seconds=60),
     RunbookAction("vacuum_analyze", "VACUUM / ANALYZE a table", MaintenanceParams, _maintenance_dry,
-                  _maintenance_run, approval_required=True, mode="job", timeout_seconds=630, runbook="slo-burn"),
+                  _maintenance_run, approval_required=True, mode="job", timeout_seconds=630),
 )}
 
 
