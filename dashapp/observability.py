@@ -112,6 +112,9 @@ def install(server: Flask) -> None:
         REGISTRY.register(collector)
     except ValueError:
         pass  # another app in this process registered it already (tests)
+    from dashapp import ops_web
+
+    ops_web.install(server)  # SLO outcomes per request, the Operations collector for /metrics
 
     @server.before_request
     def _start():

@@ -183,6 +183,7 @@ def install(server: Flask) -> Capacity:
         kind = request_class(request.path, request.method)
         if kind == "page" and request.method == "POST" and request.path.endswith(CALLBACK_PATH):
             kind = _callback_class(capacity)
+        request.environ["cockpit.request_class"] = kind  # the SLO tally reads it (dashapp/ops_web.py)
         if kind != "page":
             return None
         if not capacity.pages.try_enter():
