@@ -21,8 +21,14 @@ FAIL = PASS[:2] + [{**PASS[2], "passed": False, "value": 0.1}] + PASS[3:]
 T0 = datetime(2020, 1, 1, tzinfo=timezone.utc)
 
 
+def _stub():
+    from sklearn.dummy import DummyClassifier
+
+    return DummyClassifier(strategy="prior").fit([[0.0], [1.0]], [0, 1])
+
+
 def _register(gates):
-    return registry.register_version("m1", {"weights": [1, 2, 3]}, actor="trainer", train_start=T0, train_end=T0,
+    return registry.register_version("m1", _stub(), actor="trainer", train_start=T0, train_end=T0,
                                      features=["ret_1"], params={"max_depth": 2}, metrics={"oos_sharpe": 1.0},
                                      gates=gates, seed=1, trials=4, job_id=None)
 
@@ -38,7 +44,7 @@ def test_live_at_across_promotion_and_rollback(server):
     registry.ensure_model("m1", "AAPL", "1d", "trainer")
     v1, v2, v3 = _register(PASS), _register(PASS), _register(FAIL)
     assert (v1.version, v2.version, v3.version) == (1, 2, 3)
-    assert registry.load_estimator(v1) == {"weights": [1, 2, 3]}
+    assert registry.load_estimator(v1).predict_proba([[0.5]]).shape == (1, 2)
     before = _tick()
     registry.promote("risk1", "risk", "m1", 1, "first champion")
     t1 = _tick()

@@ -217,7 +217,10 @@ def load_estimator(version: MlModelVersion):
     if not path.exists():
         raise NotFound(f"the artifact of {version.version} is missing on disk ({version.artifact_path})",
                        field="version")
-    return joblib.load(path)
+    estimator = joblib.load(path)
+    if not hasattr(estimator, "predict_proba"):
+        raise Conflict(f"the artifact of v{version.version} is not a probabilistic classifier", field="version")
+    return estimator
 
 
 def _move(model: MlModel, alias: str, target: MlModelVersion | None, action: str, actor: str, reason: str,
