@@ -18,3 +18,8 @@ def register(server: Flask) -> None:
 
     csrf.exempt(alerts_bp)  # as api_v1: cookie sessions are checked in auth.install_guards
     server.register_blueprint(alerts_bp, url_prefix="/api/v1")
+    from dashapp.api.v1_compliance import bp as compliance_bp  # compliance report files (GET only)
+    server.register_blueprint(compliance_bp, url_prefix="/api/v1/compliance")
+    from dashapp.api.v1_models import bp as models_bp  # model registry: signal, live-at, promote, rollback
+    csrf.exempt(models_bp)  # as api_v1: cookie sessions are checked in auth.install_guards
+    server.register_blueprint(models_bp, url_prefix="/api/v1")

@@ -30,7 +30,7 @@ from dashapp.engine.market import MarketSimulator, spread_for
 from dashapp.engine.outbox import Backoff, ReportOutbox
 from dashapp.engine.risk_gate import GateLimits, RateCounter, check
 from dashapp.engine.router import Router, WorkingOrder
-from dashapp.engine.strategies import MeanReversion, Momentum, target_quantity
+from dashapp.engine.strategies import MeanReversion, ModelFollower, Momentum, target_quantity
 from dashapp.engine.universe import load_daily_closes, reference_data
 
 log = logging.getLogger("cockpit.engine")
@@ -49,6 +49,7 @@ class EngineConfig:
     min_order_notional: float = 5_000.0
     send_history: bool = True  # the bundled daily bars, for risk (tests that need no VaR skip them)
     state_dir: Path | None = None  # the outbox and dead letters; None keeps them in memory (in-thread tests)
+    model: str | None = None  # a registered model whose champion signal strategy "ML" follows (opt-in)
 
 
 class PaperEngine:
@@ -64,6 +65,11 @@ class PaperEngine:
         self.multipliers = {s: float(i.get("multiplier", 1)) for s, i in self.instruments.items()}
         self.strategies = {"MOM": (Momentum(), StrategyBook("MOM", 5_000_000)),
                            "MR": (MeanReversion(), StrategyBook("MR", 3_000_000))}
+        if config.model:  # docs/MODELS.md: the champion's signal, polled over REST like any engine would
+            self.strategies["ML"] = (ModelFollower(self._model_signal, config.model), StrategyBook("ML", 2_000_000))
+            self.reference["strategies"].append({"code": "ML", "name": f"Model {config.model}", "kind": "model",
+                                                 "account": "PAPER", "allocation": 2_000_000,
+                                                 "params": {"model": config.model}})
         self.history = PriceHistory()
         self.limits = GateLimits()
         self.rates = RateCounter()
@@ -259,8 +265,10 @@ class PaperEngine:
                                  "ask": round(mid + half, 6)})
 
     def _run_strategy(self, code, strategy, book, now, batch, kill: bool, blocked: str) -> None:
-        tradable = [s for s, i in self.instruments.items() if i["asset_class"] in ("equity", "fx")]
-        picks = self.rng.choice(len(tradable), size=self.config.instruments_per_tick, replace=False)
+        tradable = getattr(strategy, "symbols", None) or [
+            s for s, i in self.instruments.items() if i["asset_class"] in ("equity", "fx")]
+        picks = self.rng.choice(len(tradable), size=min(self.config.instruments_per_tick, len(tradable)),
+                                replace=False)
         budget = book.allocation / 25
         for index in picks:
             symbol = tradable[int(index)]
@@ -284,6 +292,13 @@ class PaperEngine:
             self._gate_and_route(code, book, symbol, delta, mid, now, batch, kill, blocked)
             if sig.direction > 0 and symbol in ("AAPL", "MSFT", "XOM") and self.rng.random() < 0.3:
                 reporting.maybe_trade_option(self, code, book, symbol, now, batch, kill, blocked)
+
+    def _model_signal(self, name: str) -> dict | None:
+        try:
+            return self.client.request_once("GET", f"/api/v1/models/{name}/signal")
+        except (CockpitUnavailable, IngestRefused) as exc:
+            log.info("model %s: no signal (%s)", name, exc)
+            return None
 
     def _gate_and_route(self, code, book, symbol, delta, mid, now, batch, kill, blocked) -> None:
         marks = book.marks(self.mids, self.multipliers)
@@ -332,4 +347,5 @@ def config_from_env(instance_dir) -> EngineConfig:
                         tick_seconds=float(os.environ.get("COCKPIT_ENGINE_TICK", "1.0")),
                         seed=int(os.environ.get("COCKPIT_ENGINE_SEED", "7")),
                         send_history=os.environ.get("COCKPIT_ENGINE_SEND_HISTORY", "1") != "0",
+                        model=os.environ.get("COCKPIT_ENGINE_MODEL") or None,
                         state_dir=instance_dir / "engine" / os.environ.get("COCKPIT_ENGINE_ID", "paper-1"))

@@ -55,3 +55,31 @@ def target_quantity(signal: SignalOut, budget: float, price: float, lot: float =
         return 0.0
     raw = signal.direction * budget * max(signal.confidence, 0.25) / price
     return float(np.round(raw / lot) * lot)
+
+
+class ModelFollower:
+    """Trades one symbol on a registered model's champion signal, fetched from the cockpit
+    (GET /api/v1/models/<name>/signal, through `fetch`) at most every `poll_seconds`. No answer (no model,
+    no champion, cockpit away) keeps the last signal; none yet means no view. The challenger is never
+    followed: the cockpit evaluates it in shadow on the same bar."""
+
+    kind = "model"
+
+    def __init__(self, fetch, model: str, symbol: str = "AAPL", poll_seconds: float = 30.0, clock=None):
+        import time
+
+        self.fetch, self.model, self.symbols, self.poll_seconds = fetch, model, [symbol], poll_seconds
+        self.clock = clock or time.monotonic
+        self.last: dict | None = None
+        self.polled_at: float | None = None
+
+    def signal(self, prices: deque) -> SignalOut | None:
+        now = self.clock()
+        if self.polled_at is None or now - self.polled_at >= self.poll_seconds:
+            self.polled_at = now
+            answer = self.fetch(self.model)
+            if answer is not None:
+                self.last = answer
+        if self.last is None:
+            return None
+        return SignalOut(int(self.last["signal"]), float(min(1.0, abs(self.last["probability"] - 0.5) * 2)))
