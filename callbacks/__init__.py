@@ -33,9 +33,9 @@ def register_all() -> None:
     from callbacks import models  # the Models page (model operations)
 
     models.register()
-    from callbacks import operations_logs, operations_runbooks  # Operations -> Logs and Runbooks
+    from callbacks import operations, operations_logs, operations_runbooks  # Operations: Health, Logs, Runbooks
 
-    for module in (operations_logs, operations_runbooks):
+    for module in (operations, operations_logs, operations_runbooks):
         module.register()
     from callbacks import account, approvals, mfa_prompt, security  # governance: Account, Approvals, Security, MFA
 

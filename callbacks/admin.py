@@ -13,8 +13,10 @@ from dashapp.security.permissions import Perm
 from dashapp.services import tokens, users
 from dashapp.services.approvals import Actor
 from dashapp.services.errors import ServiceError, ValidationError
+from dashapp.services.mfa import MfaRequired
 from layouts.admin import NO_USER_SELECTED
 from layouts.ids import Admin
+from layouts.mfa_prompt import refusal
 from models import utcnow
 
 
@@ -55,6 +57,8 @@ def ok(*children) -> dbc.Alert:
 
 
 def problem(err: ServiceError) -> dbc.Alert:
+    if isinstance(err, MfaRequired):
+        return refusal(err)  # with the button that opens the two-factor prompt
     return dbc.Alert([html.Strong("Not done: "), err.message], color="danger", dismissable=True, className="mb-2")
 
 

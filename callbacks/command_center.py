@@ -18,6 +18,7 @@ from layouts.command_center import ACTIONS
 from layouts.command_center_parts import engine_card, infra_tiles, kill_card, risk_card, session_pnl_figure
 from layouts.ids import CommandCenter as ids
 from layouts.ids import Shell
+from layouts.mfa_prompt import refusal
 
 REFRESH = [Input(ids.INTERVAL, "n_intervals"), Input(Shell.LIVE_EVENTS, "data")]
 # How often the shared views are rebuilt (seconds): once per period for every session together.
@@ -91,7 +92,7 @@ def register() -> None:
         try:
             outcome = _act(pending["action"], reason, pending["key"])
         except ServiceError as err:
-            return dbc.Alert(err.message, color="danger", id="cc-control-error", className="py-1 mb-0"), False
+            return refusal(err, "cc-control-error"), False  # MfaRequired: with the button that asks for a code
         snapshots.invalidate("command_center.status")  # every viewer sees the new desired state at once
         publish("control", {"action": pending["action"], "by": current_user.username})
         return dbc.Alert(outcome, color="success", id="cc-control-ok", className="py-1 mb-0"), False

@@ -15,6 +15,7 @@ from dashapp.services.risk import dashboard, monitor, whatif
 from dashapp.services.risk import limits as limit_service
 from layouts import figures
 from layouts.ids import Risk as ids
+from layouts.mfa_prompt import refusal
 from layouts.risk import limits_panel
 from layouts.risk_parts import concentration_block, summary_block, what_if_block
 
@@ -79,8 +80,7 @@ def register() -> None:
                                                      f"{kind} limit edited on the Risk page", kind, scope, value, warn,
                                                      action, bool(active))
         except ServiceError as err:
-            return (dbc.Alert(err.message, color="danger", className="py-1 mb-0", id="rk-limit-error"), no_update,
-                    no_update)
+            return refusal(err, "rk-limit-error"), no_update, no_update  # MfaRequired: asks for a code
         if row is None:
             return dbc.Alert(said, color="info", className="py-1 mb-0", id="rk-limit-requested"), no_update, no_update
         monitor.evaluate()  # act on the new limit now, not at the next tick

@@ -22,6 +22,7 @@ from layouts import models as models_page
 from layouts import desk_views, prices
 from layouts import alerts as alerts_page
 from layouts import operations_logs, operations_runbooks
+from layouts import operations as operations_page
 from layouts import account as account_page, approvals as approvals_page, security as security_page
 from layouts import compliance as compliance_page
 
@@ -53,9 +54,7 @@ PAGES: list[PageSpec] = [
     PageSpec("backtests", "/backtests", "Backtests", Perm.VIEW_JOBS, backtests_page.layout),
     PageSpec("exports", "/exports", "Exports", Perm.EXPORTS_DOWNLOAD, exports_page.layout),
     PageSpec("models", "/models", "Models", Perm.VIEW_MODELS, models_page.layout),
-    PageSpec("operations", "/operations", "Operations", Perm.VIEW_OPERATIONS, _coming(
-        "Operations", "Process health, queues, worker status and the engine supervisor console.",
-        "the operations console")),
+    PageSpec("operations", "/operations", "Operations", Perm.VIEW_OPERATIONS, operations_page.layout),
     PageSpec("operations_logs", "/operations/logs", "Logs", Perm.VIEW_OPERATIONS, operations_logs.layout, in_nav=False),
     PageSpec("operations_runbooks", "/operations/runbooks", "Runbooks", Perm.VIEW_OPERATIONS,
              operations_runbooks.layout, in_nav=False),
