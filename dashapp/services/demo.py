@@ -48,6 +48,9 @@ def seed(password: str | None = None, actor: str = "demo", instance_dir: Path | 
 
     report.notes.extend(line for line in [alerts_seed.ensure_defaults(actor), builtin_rules.ensure_builtin_rules()]
                         if line)
+    from dashapp.services.models import seed as models_seed  # one model with a champion (model operations)
+
+    report.notes.append(models_seed.seed_demo_model(actor))
     return report
 
 

@@ -72,6 +72,7 @@ SOURCE_MODULES: list[str] = [
     "dashapp.services.alerts.sources_engines",
     "dashapp.services.alerts.sources_jobs",
     "dashapp.services.alerts.sources_data",
+    "dashapp.services.alerts.sources_models",  # model drift, decay and age (model operations)
 ]
 
 

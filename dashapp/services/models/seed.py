@@ -15,6 +15,9 @@ def seed_demo_model(actor: str = "demo") -> str:
 
     from models import MlModel
 
+    from dashapp.services.alerts import sources_models
+
+    sources_models.ensure_builtin_rules()  # drift, decay and age thresholds raise alerts
     if db.session.execute(sa.select(MlModel.id).where(MlModel.name == DEMO_MODEL)).scalar() is not None:
         return f"model {DEMO_MODEL}: present"
     params = training.RetrainParams(model=DEMO_MODEL, symbol="AAPL", start="2015-01-02", end="2020-12-31",
