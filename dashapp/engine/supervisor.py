@@ -120,6 +120,7 @@ class EngineSupervisor:
         """Reconcile every `interval` seconds until `stopping` is set. supervisord not answering (yet:
         it starts this process before its socket is sure to be up, or it is restarting) is waited out."""
         unavailable = False
+        beat = self._heartbeat()
         while not self.stopping.is_set():
             started = time.monotonic()
             try:
@@ -134,3 +135,12 @@ class EngineSupervisor:
             except Exception:  # keep supervising: a failed round is retried next second
                 log.exception("engine supervisor round failed")
             self.stopping.wait(max(0.0, interval - (time.monotonic() - started)))
+        beat.stop(mark_stopped=True)
+
+    def _heartbeat(self):
+        """This process's row on the Operations page (services/ops/heartbeats.py), beaten from a thread."""
+        from dashapp.services.ops.heartbeats import HeartbeatThread, host, timing
+
+        settings = self.server.config["COCKPIT_SETTINGS"]
+        return HeartbeatThread(self.server, "engine-supervisor", host(), timing(settings).interval,
+                               lambda: {"engine_id": self.engine_id, "restarts": self.restarts}).start()

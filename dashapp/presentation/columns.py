@@ -92,6 +92,14 @@ CATALOGUE: dict[str, ColumnSpec] = {
     "source_text": _c("Source matchers"), "target_text": _c("Target matchers"), "equal_text": _c("Equal labels"),
     "spec_text": _c("Windows"), "event": _c("Event"), "contact_point": _c("Contact point"),
     "attempts": _c("Attempts", "int"), "last_error": _c("Last error"), "group": _c("Group"),
+    # operations (services/ops): processes, task history, SLOs
+    "service": _c("Service"), "instance": _c("Instance"), "ops_state": _c("State", "status"), "host": _c("Host"),
+    "pid": _c("PID", "int"), "app_version": _c("Version"), "beat_at": _c("Last heartbeat", "ts", "UTC"),
+    "age_s": _c("Heartbeat age", "ratio", "s"), "uptime": _c("Uptime"), "task_name": _c("Task"),
+    "queue": _c("Queue"), "worker": _c("Worker"), "task_state": _c("State", "status"), "retries": _c("Retries", "int"),
+    "started_at": _c("Started", "ts", "UTC"), "finished_at": _c("Finished", "ts", "UTC"),
+    "runtime_s": _c("Runtime", "ratio", "s"), "task_args": _c("Arguments"), "exception": _c("Exception"),
+    "job_id": _c("Job id"), "produced": _c("Produced"),
 }
 
 _WORDS = {"pnl": "P&L", "id": "id", "bps": "bps", "ms": "ms", "px": "px", "var": "VaR", "cvar": "CVaR",

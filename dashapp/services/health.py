@@ -4,7 +4,9 @@ Worker and beat prove themselves with evidence they leave in the store. The tile
 for hours while jobs ran because the heartbeat they read was never written: nothing called
 `record_worker_heartbeat`. Now beat's risk-monitor tick (sent every 5 s, run by a worker) stamps
 it (workers.tasks.monitor_risk), and a worker's job activity (a running job's heartbeat, a job's
-end) counts as a sign of life too, so a worker busy with a long job is UP, not UNKNOWN."""
+end) counts as a sign of life too, so a worker busy with a long job is UP, not UNKNOWN.
+Since the Operations console (D63), every worker and beat writes its own heartbeat row every 2 s;
+the tiles read those first and fall back to the older evidence only when no process has beaten."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -83,7 +85,35 @@ def _last_job_activity():
     return max(stamps) if stamps else None
 
 
+_TILE_STATE = {"up": "ok", "degraded": "stale", "down": "down", "stopped": "down"}
+
+
+def _heartbeat_tile(key: str, name: str, service) -> Tile | None:
+    """A tile from the processes' own heartbeats (services/ops/health.py), when any was seen."""
+    if service is None or not service.instances:
+        return None
+    newest = min((i.age_s for i in service.instances if i.age_s is not None), default=None)
+    when = f", last heartbeat {newest:.0f} s ago" if newest is not None else ""
+    return Tile(key, name, _TILE_STATE.get(service.state, "unknown"), f"{service.summary}{when}")
+
+
 def _worker_tiles() -> list[Tile]:
+    from dashapp.services.ops import health as ops_health
+
+    try:
+        tiles = [_heartbeat_tile("worker", "Worker", ops_health.process_service("worker")),
+                 _heartbeat_tile("beat", "Beat", ops_health.process_service("beat"))]
+    except Exception:  # an older schema or a failing probe: fall back to the evidence below
+        from dashapp.extensions import db
+
+        db.session.rollback()
+        tiles = [None, None]
+    fallback = _evidence_tiles() if None in tiles else [None, None]
+    return [tile or old for tile, old in zip(tiles, fallback)]
+
+
+def _evidence_tiles() -> list[Tile]:
+    """Before any process heartbeats: beat's risk tick stamp and job activity (the older evidence)."""
     beat = app_settings.get(HEARTBEAT_KEY) or {}
     stamp_age, sent = _age(beat.get("ran_at")), _age(beat.get("sent_at"))
     job_age = _age(_last_job_activity())

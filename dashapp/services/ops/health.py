@@ -186,6 +186,15 @@ def _web_details(web: list[InstanceHealth]) -> tuple[dict, list[dict]]:
     return push, latency[:12]
 
 
+def process_service(key: str, now: datetime | None = None) -> ServiceHealth:
+    """One process service from heartbeat rows only (cheap: what the Command Center tiles read)."""
+    now = now or utcnow()
+    timing = heartbeats.timing(current_app.config["COCKPIT_SETTINGS"])
+    instances = _instances(now, timing).get(key, [])
+    return ServiceHealth(key, dict(PROCESS_SERVICES).get(key, key), service_state([i.state for i in instances]),
+                         _summary(key, instances), tuple(instances))
+
+
 def build(queue_depths: Callable[[], dict] | None = None, now: datetime | None = None) -> Snapshot:
     from dashapp.observability import check_broker, check_database
 

@@ -37,7 +37,7 @@ class OpsCollector:
 
         try:
             snap = health.snapshot()
-            statuses = slo.status()
+            statuses = slo.cached_status()
             task_totals = task_history.totals_by_name_state()
         except Exception as exc:  # a scrape never fails because the store is down; /readyz says why
             db.session.rollback()

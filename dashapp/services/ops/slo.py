@@ -224,3 +224,21 @@ def burn_series(key: str, window_minutes: int = 60, hours: int = 24, now: dateti
     series = br.rolling_burn_rate(good, total, window_minutes, slo.objective)[window_minutes:]
     times = [start + timedelta(minutes=window_minutes + i) for i in range(series.shape[0])]
     return times, series
+
+
+_status_cache: dict[int, tuple[float, list[SloStatus]]] = {}
+_status_lock = threading.Lock()
+
+
+def cached_status(max_age_s: float = 5.0) -> list[SloStatus]:
+    """`status()` built at most once per `max_age_s` per process and app (pages, /metrics, alert sources)."""
+    from flask import current_app
+
+    key = id(current_app._get_current_object())
+    with _status_lock:
+        hit = _status_cache.get(key)
+        if hit is not None and time.monotonic() - hit[0] < max_age_s:
+            return hit[1]
+        value = status()
+        _status_cache[key] = (time.monotonic(), value)
+        return value

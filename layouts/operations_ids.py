@@ -1,0 +1,22 @@
+"""Component ids of the Operations -> Health page (layouts/operations.py, callbacks/operations.py)."""
+
+
+class Ops:
+    PAGE = "page-operations"
+    INTERVAL = "ops-interval"
+    TILES = "ops-tiles"
+    INSTANCES = "ops-instances-grid"
+    QUEUES = "ops-queues"
+    TASK_RATES = "ops-task-rates"
+    DATABASE = "ops-database"
+    PUSH = "ops-push"
+    LATENCY = "ops-latency"
+    SLO_TABLE = "ops-slo-table"
+    BURN_CHART = "ops-burn-chart"
+    BURN_SLO = "ops-burn-slo"
+    TASK_SEARCH = "ops-task-search"
+    TASK_STATE = "ops-task-state"
+    TASK_HOURS = "ops-task-hours"
+    TASK_GRID = "ops-task-grid"
+    TASK_MESSAGE = "ops-task-message"
+    UPDATED = "ops-updated"
