@@ -61,6 +61,10 @@ def warm_up() -> float:
     k.implementation_shortfall(side, 10.0, 5.0, px, mid, mid, mid, 0.1)
     k.fill_rate(np.array([5.0]), np.array([10.0]))
     k.latency_percentiles(np.array([1.0, 2.0, 3.0]))
+    from dashapp.kernels import drift  # model operations: drift statistics and the heatmap
+
+    drift.drift_table(r2, r2[::-1], n_perm=2, block=2)
+    drift.psi_heatmap(r2, r2, [0, 4, 8])
     elapsed = time.perf_counter() - start
     log.info("numba kernels warm in %.2fs", elapsed)
     return elapsed
