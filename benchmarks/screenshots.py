@@ -24,6 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 SIZES = {"1366": (1366, 768), "1920": (1920, 1080)}
 WIDE_PAGES = {"/", "/trading", "/risk"}
+# Pages with tabs: each tab after the first is captured too (clicked by its label), as <key>-<tab>-<mode>.
+PAGE_TABS = {"/alerts": ("History", "Incidents", "Rules", "Notifications")}
 PASSWORD = "Screen-Shots-2026!"
 
 
@@ -64,9 +66,21 @@ def start_app(folder: Path):
 
     app = create_app(make_settings(folder, f"sqlite:///{folder / 'screens.sqlite'}"))
     upgrade_database(app.server)
+    from dashapp.observability import configure_logging
+
+    # Alembic's env.py (fileConfig) replaced the root log handlers: put the app's back (Logs page).
+    configure_logging("INFO", app.server.config["COCKPIT_SETTINGS"].instance_dir)
     with app.server.app_context():
         users.create_user("screens", "desk-admin", PASSWORD, "admin", "Desk Admin")
         seed_book()
+        from dashapp.services.alerts import builtin_rules
+        from tests.support.alerts import seed_screenshot_alerts
+
+        builtin_rules.ensure_builtin_rules()
+        seed_screenshot_alerts()  # the Alerts page's tabs have something to show
+        from dashapp.services.models import seed as models_seed
+
+        models_seed.seed_demo_model("screens")  # the Models page: a champion, its gates, shadow, drift
         db.session.remove()
     server = make_server("127.0.0.1", 0, app.server, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -153,6 +167,15 @@ def main() -> None:
                         driver.save_screenshot(str(path))
                         optimise(path)
                         print(f"{path.name}{'' if settled else ' (not settled after 60 s)'}", flush=True)
+                        for tab in PAGE_TABS.get(page.path, ()) if size == "1366" else ():
+                            driver.execute_script("""[...document.querySelectorAll('.nav-tabs .nav-link')]
+                                .find(a => a.innerText.trim() === arguments[0]).click();""", tab)
+                            wait(driver, SETTLED, 30)
+                            time.sleep(1.5)
+                            path = out / f"{page.key}-{tab.lower()}-{mode}-{size}.png"
+                            driver.save_screenshot(str(path))
+                            optimise(path)
+                            print(path.name, flush=True)
         finally:
             driver.quit()
             server.shutdown()

@@ -12,7 +12,7 @@ from dashapp.security.permissions import Perm
 from dashapp.services.errors import ServiceError
 from dashapp.services.ops import logs
 from layouts.common import empty_state
-from layouts.operations_logs import line_detail
+from layouts.operations_logs import ALL, line_detail
 from layouts.operations_tools_ids import OpsLogs
 
 _FILTERS = [State(OpsLogs.SINCE, "value"), State(OpsLogs.LEVEL, "value"), State(OpsLogs.PROCESS, "value"),
@@ -33,13 +33,13 @@ def _query(minutes, level, process, request_id, user, job_id, order_id, text, li
         minutes, limit = 60, 200
     now = datetime.now(timezone.utc)
     return logs.parse_query({"since": now - timedelta(minutes=minutes), "until": now, "level": level or "DEBUG",
-                             "process": process or "", "request_id": request_id or "", "user": user or "",
-                             "job_id": job_id or "", "order_id": order_id or "", "text": text or "",
-                             "limit": limit})
+                             "process": "" if process in (None, ALL) else process, "request_id": request_id or "",
+                             "user": user or "", "job_id": job_id or "", "order_id": order_id or "",
+                             "text": text or "", "limit": limit})
 
 
 def _process_options(names) -> list[dict]:
-    return [{"label": "All processes", "value": ""}] + [{"label": n, "value": n} for n in sorted(names)]
+    return [{"label": "All processes", "value": ALL}] + [{"label": n, "value": n} for n in sorted(names)]
 
 
 def register() -> None:

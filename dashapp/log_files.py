@@ -48,7 +48,11 @@ _SECRET_TEXT = [
 ]
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colours (werkzeug's dev server) are not text
+
+
 def redact_text(text: str) -> str:
+    text = _ANSI.sub("", text)
     for pattern, replacement in _SECRET_TEXT:
         text = pattern.sub(replacement, text)
     return text

@@ -21,6 +21,7 @@ COLUMNS = [("time", "Time (UTC)", 1.5), ("level", "Level", 0.8), ("process", "Pr
            ("order_id", "Order", 1.0), ("message", "Message", 4)]
 NO_LINES = "No log lines match: widen the window or clear a filter."
 TAIL_MS = 2000
+ALL = "all"  # the process choice that filters nothing
 _PREFILL = ("request_id", "user", "job_id", "order_id", "process", "text")
 
 
@@ -48,9 +49,10 @@ def layout(**query) -> html.Div:
                          dbc.Select(id=OpsLogs.LEVEL, options=[{"label": v.title(), "value": v} for v in LEVELS],
                                     value="INFO", size="sm")], md=2),
                 dbc.Col([dbc.Label("Process", html_for=OpsLogs.PROCESS, className="small mb-0"),
-                         dbc.Select(id=OpsLogs.PROCESS, options=[{"label": "All processes", "value": ""}] +
+                         dbc.Select(id=OpsLogs.PROCESS, options=[{"label": "All processes", "value": ALL}] +
                                     ([{"label": given["process"], "value": given["process"]}]
-                                     if given["process"] else []), value=given["process"], size="sm")], md=2),
+                                     if given["process"] else []), value=given["process"] or ALL, size="sm")],
+                        md=2),
                 _text(OpsLogs.REQUEST_ID, "Request id", given["request_id"], "X-Request-ID"),
                 _text(OpsLogs.USER, "User", given["user"], "username"),
                 dbc.Col([dbc.Label("Lines", html_for=OpsLogs.LIMIT, className="small mb-0"),

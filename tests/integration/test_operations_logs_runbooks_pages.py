@@ -53,7 +53,7 @@ def test_log_search_finds_a_request_by_its_request_id(dash_app, client_as):
     assert len(rows) == 1, rows
     assert rows[0]["message"] == "GET /operations/runbooks 200" and rows[0]["user"] == "trader-user"
 
-    filters = {OpsLogs.SEARCH: None, OpsLogs.SINCE: "60", OpsLogs.LEVEL: "INFO", OpsLogs.PROCESS: "",
+    filters = {OpsLogs.SEARCH: None, OpsLogs.SINCE: "60", OpsLogs.LEVEL: "INFO", OpsLogs.PROCESS: "all",
                OpsLogs.REQUEST_ID: request_id, OpsLogs.USER: "", OpsLogs.JOB_ID: "", OpsLogs.ORDER_ID: "",
                OpsLogs.TEXT: "", OpsLogs.LIMIT: "200"}
     inputs = [{"id": k, "property": "n_clicks" if k == OpsLogs.SEARCH else "value", "value": v}

@@ -159,11 +159,12 @@ def test_inline_runbooks_restart_rotate_reject_and_run_without_approval(server):
     # No approval needed: it runs at once for its requester; a refusal is captured as a failed run.
     with pytest.raises(NotFound):  # the dry run comes first, and an unknown job stops the request
         runbooks.request_run("retry_job", {"job_id": str(uuid.uuid4())}, who["trader1"], "retry the export", **ports)
-    stuck = Job(id=str(uuid.uuid4()), job_type="health_check", params={}, state="failed", created_by="trader1")
+    stuck = Job(id=str(uuid.uuid4()), job_type="health_check", params={}, state="running", created_by="trader1")
     with unit_of_work() as session:
         session.add(stuck)
     retried = runbooks.request_run("retry_job", {"job_id": stuck.id}, who["trader1"], "retry the check", **ports).run
-    assert retried.state == "failed" and "no queue connection" in retried.output
+    assert "Would refuse" in retried.dry_run
+    assert retried.state == "failed" and "fail it first" in retried.output
     assert [r.state for r in runbooks.list_runs()] == ["failed", "rejected", "succeeded", "succeeded"]
     rows = [runbooks.run_dict(r, who["risk1"]) for r in runbooks.list_runs()]
     assert rows[1]["action"] == "Drain a queue" and not rows[1]["can_decide"]
