@@ -339,3 +339,44 @@ def test_mute_timing_snooze_no_route_and_a_claim_left_by_a_dead_process(server, 
     assert report.sent == 1
     [row] = notifications(id=nid)
     assert (row.status, row.attempts) == ("sent", 2)
+
+
+def test_a_limit_breach_in_the_store_through_evaluation_reaches_the_receiver_once(api, receiver, mailbox):
+    """The whole path with H1's evaluation: a position over its limit in the store -> the risk monitor's
+    measurement -> evaluate_all (pending 30 s) -> dispatch -> the webhook; the desk sells -> resolved."""
+    from dashapp.services.alerts import evaluation, rules
+    from dashapp.services.risk import limits, monitor
+    from tests.support.trading import fill, order
+
+    now = datetime.now(timezone.utc)
+    assert api("quotes", [{"instrument": "AAPL", "ts": now.isoformat(), "bid": 99.9, "ask": 100.1}]).status_code == 200
+    assert api("orders", [order("b", qty=10_000)]).status_code == 200
+    assert api("fills", [fill("f1", "b", 10_000, 100.0)]).status_code == 200
+    limits.save_limit("rita", "risk", "gross_exposure", "*", 500_000, breach_action="alert")
+    rule = rules.create_rule("rita", {
+        "name": "Gross limit", "kind": "threshold", "pending_seconds": 30, "labels": {"team": "risk"},
+        "spec": {"metric": "risk.limit_utilisation", "op": ">=", "value": 100, "filter": {"limit": "gross_exposure"}}})
+    hook = contact_points.create_contact_point("rita", {"name": "risk hook", "kind": "webhook",
+                                                        "settings": {"url": receiver.url + "/risk"}})
+    seed.ensure_defaults("rita")
+    root = policies.root()
+    policies.save_policy("rita", {"group_wait_seconds": 0, "group_interval_seconds": 1}, root.id)
+    policies.save_policy("rita", {"parent_id": root.id, "name": "risk team", "matchers": "team=risk",
+                                  "contact_point": hook.id})
+    monitor.evaluate()  # the beat's tick stores the measurement: gross 1,000,000 of a 500,000 limit
+
+    def tick(seconds: float):
+        evaluation.evaluate_all(now + timedelta(seconds=seconds), force=True, rule_ids=[rule.id])
+        return dispatch.run(now + timedelta(seconds=seconds), wait=True)
+
+    assert tick(0).queued == 0 and tick(10).queued == 0  # pending
+    assert tick(30).sent == 1  # firing after its pending period: one notification
+    assert tick(31).queued == 0 and tick(60).queued == 0
+    [body] = receiver.bodies("/risk")
+    assert body["status"] == "firing" and body["alerts"][0]["labels"]["limit"] == "gross_exposure"
+    assert body["alerts"][0]["labels"]["alertname"] == "Gross limit" and body["alerts"][0]["value"] >= 100
+    assert api("orders", [order("s", side="sell", qty=5_500)]).status_code == 200
+    assert api("fills", [fill("f2", "s", 5_500, 100.0)]).status_code == 200
+    monitor.evaluate()
+    assert tick(70).sent == 1
+    assert [b["status"] for b in receiver.bodies("/risk")] == ["firing", "resolved"]
