@@ -73,7 +73,64 @@ def _db_key() -> str:
     return str(db.engine.url)
 
 
-def is_due(rule: AlertRule, now: datetime) -> bool:
+@dataclass(frozen=True)
+class RuleView:
+    """A rule's fields as plain values (no ORM object: a commit in the pass never reloads them)."""
+
+    id: int
+    name: str
+    kind: str
+    spec: dict
+    labels: dict
+    severity: str
+    pending_seconds: int
+    keep_firing_seconds: int
+
+    @classmethod
+    def of(cls, rule) -> RuleView:
+        return cls(rule.id, rule.name, rule.kind, dict(rule.spec or {}), dict(rule.labels or {}), rule.severity,
+                   rule.pending_seconds, rule.keep_firing_seconds)
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    id: int | None
+    labels: dict
+    severity: str
+    state: sm.InstanceState
+
+
+@dataclass
+class Change:
+    instance_id: int | None
+    fingerprint: str
+    labels: dict
+    severity: str
+    state: sm.InstanceState
+    transitions: list
+    note: str
+
+
+_RULE_COLUMNS = [AlertRule.id, AlertRule.name, AlertRule.kind, AlertRule.spec, AlertRule.labels, AlertRule.severity,
+                 AlertRule.pending_seconds, AlertRule.keep_firing_seconds]
+_INSTANCE_COLUMNS = [AlertInstance.id, AlertInstance.rule_id, AlertInstance.fingerprint, AlertInstance.labels,
+                     AlertInstance.severity, *[getattr(AlertInstance, name) for name in sm.FIELDS]]
+
+
+def _instances(rule_ids: list[int]) -> dict[int, dict[str, InstanceView]]:
+    """Every instance of these rules, as plain values, in one query."""
+    out: dict[int, dict[str, InstanceView]] = {rule_id: {} for rule_id in rule_ids}
+    for chunk in range(0, len(rule_ids), 500):
+        rows = db.session.execute(sa.select(*_INSTANCE_COLUMNS).where(
+            AlertInstance.rule_id.in_(rule_ids[chunk:chunk + 500]))).all()
+        for row in rows:
+            fields = dict(zip(sm.FIELDS, row[5:]))
+            out[row.rule_id][row.fingerprint] = InstanceView(row.id, dict(row.labels or {}), row.severity,
+                                                             sm.InstanceState(**fields))
+    return out
+
+
+def is_due(rule, now: datetime) -> bool:
     last = _last_run.get((_db_key(), rule.id))
     every = int((rule.spec or {}).get("every_seconds") or 5)
     return last is None or now < last or now - last >= timedelta(seconds=every) - timedelta(milliseconds=50)
@@ -86,16 +143,20 @@ def evaluate_all(now: datetime | None = None, force: bool = False, rule_ids: lis
     now = now or utcnow()
     started = time.perf_counter()
     report = EvalReport(at=now)
-    stmt = sa.select(AlertRule).where(AlertRule.enabled.is_(True)).order_by(AlertRule.id)
+    stmt = sa.select(*_RULE_COLUMNS).where(AlertRule.enabled.is_(True)).order_by(AlertRule.id)
     if rule_ids is not None:
         stmt = stmt.where(AlertRule.id.in_(rule_ids))
-    rules = list(db.session.execute(stmt).scalars())
-    reader = LiveReader(now)
-    for rule in rules:
-        if not force and not (force_ids and rule.id in force_ids) and not is_due(rule, now):
+    due = []
+    for row in db.session.execute(stmt).all():
+        rule = RuleView(*row[:3], dict(row.spec or {}), dict(row.labels or {}), *row[5:])
+        if force or (force_ids and rule.id in force_ids) or is_due(rule, now):
+            due.append(rule)
+        else:
             report.skipped += 1
-            continue
-        outcome = evaluate_rule(rule, now, reader)
+    existing = _instances([rule.id for rule in due])
+    reader = LiveReader(now)
+    for rule in due:
+        outcome = evaluate_rule(rule, now, reader, existing.get(rule.id))
         report.evaluated += 1
         report.instances += outcome.instances
         report.transitions += outcome.transitions
@@ -114,28 +175,36 @@ def _error_text(exc: BaseException) -> str:
     return " ".join(text.split())[: sm.SUMMARY_MAX]
 
 
-def evaluate_rule(rule: AlertRule, now: datetime, reader: LiveReader | None = None) -> RuleOutcome:
-    """Observe one rule at `now` and apply the state machine to its instances (never raises for the rule's
-    own faults: they become its Error state)."""
-    rule_id, kind = rule.id, rule.kind
-    _last_run[(_db_key(), rule_id)] = now
+def evaluate_rule(rule, now: datetime, reader: LiveReader | None = None,
+                  existing: dict[str, InstanceView] | None = None) -> RuleOutcome:
+    """Observe one rule (an AlertRule or a RuleView) at `now` and apply the state machine to its instances.
+    Never raises for the rule's own faults: they become its Error state."""
+    rule = rule if isinstance(rule, RuleView) else RuleView.of(rule)
+    _last_run[(_db_key(), rule.id)] = now
     reader = reader or LiveReader(now)
     spec, observed, error = None, [], None
     try:
-        spec = validate_spec(kind, rule.spec or {})
-        observed = observe(kind, spec, reader)
+        spec = validate_spec(rule.kind, rule.spec)
+        observed = observe(rule.kind, spec, reader)
     except Exception as exc:  # contained: one broken rule or source never stops the pass
         db.session.rollback()  # a failed query leaves PostgreSQL's transaction aborted
         error = _error_text(exc)
-        log.warning("alert rule %s failed: %s", rule_id, error)
+        log.warning("alert rule %s failed: %s", rule.id, error)
+    if existing is None:
+        existing = _instances([rule.id])[rule.id]
+    outcome = RuleOutcome(rule.id, error=error)
+    changes = _decide(rule, spec, observed, error, existing, now, outcome)
+    if not changes:
+        return outcome
     try:
-        return _apply(db.session.get(AlertRule, rule_id), spec, observed, error, now)
+        _write(rule, spec, observed, error, now, outcome)
     except sa.exc.IntegrityError:  # another evaluator created the same instance first: next pass sees it
         db.session.rollback()
-        return RuleOutcome(rule_id, error="concurrent evaluation; retried next pass")
+        outcome.error = "concurrent evaluation; retried next pass"
+    return outcome
 
 
-def _severity(rule: AlertRule, spec, labels: dict) -> str:
+def _severity(rule: RuleView, spec, labels: dict) -> str:
     chosen = getattr(spec, "severity_from", None) if spec is not None else None
     if chosen is not None and labels.get(chosen.label) in chosen.map:
         return chosen.map[labels[chosen.label]]
@@ -148,13 +217,14 @@ def _lock(session, rule_id: int) -> None:
                         {"space": _PG_LOCK_SPACE, "rule": rule_id})
 
 
-def _plan(rule: AlertRule, spec, observed: list[Observed], error: str | None, existing: dict) -> list[tuple]:
-    """[(row or None, labels, fingerprint, Observation)] for this evaluation."""
-    base = {**{str(k): str(v) for k, v in (rule.labels or {}).items()}, "alertname": rule.name}
+def _plan(rule: RuleView, spec, observed: list[Observed], error: str | None,
+          existing: dict[str, InstanceView]) -> list[tuple]:
+    """[(InstanceView or None, labels, fingerprint, Observation)] for this evaluation."""
+    base = {**{str(k): str(v) for k, v in rule.labels.items()}, "alertname": rule.name}
     if error is not None:
         obs = sm.Observation(sm.FAILED, None, error)
         if existing:
-            return [(row, row.labels, fp, obs) for fp, row in existing.items()]
+            return [(view, view.labels, fp, obs) for fp, view in existing.items()]
         return [(None, base, sm.fingerprint(base), obs)]
     mode = spec.no_data
     plan, seen = [], set()
@@ -168,45 +238,63 @@ def _plan(rule: AlertRule, spec, observed: list[Observed], error: str | None, ex
         if fp in seen:
             continue
         seen.add(fp)
-        plan.append((existing.get(fp), labels, fp, sm.apply_no_data(sm.Observation(item.outcome, item.value,
+        value = None if item.value is None else float(item.value)
+        plan.append((existing.get(fp), labels, fp, sm.apply_no_data(sm.Observation(item.outcome, value,
                                                                                   item.summary), mode)))
     missing = missing_means(rule.kind, spec)
-    for fp, row in existing.items():
-        if fp not in seen and row.state not in (sm.NORMAL, sm.NODATA):
+    for fp, view in existing.items():
+        if fp not in seen and view.state.state not in (sm.NORMAL, sm.NODATA):
             why = "no events in the window" if missing == sm.FALSE else "no sample for this label set"
-            plan.append((row, row.labels, fp, sm.apply_no_data(sm.Observation(missing, None, why), mode)))
+            plan.append((view, view.labels, fp, sm.apply_no_data(sm.Observation(missing, None, why), mode)))
     return plan
 
 
-def _apply(rule: AlertRule, spec, observed: list[Observed], error: str | None, now: datetime) -> RuleOutcome:
-    outcome = RuleOutcome(rule.id, error=error)
+def _decide(rule: RuleView, spec, observed, error, existing: dict[str, InstanceView], now: datetime,
+            outcome: RuleOutcome) -> list[Change]:
+    """What must be written: transitions, new instances, severity changes, stale heartbeats (pure)."""
+    changes = []
+    outcome.instances = 0
+    for view, labels, fp, obs in _plan(rule, spec, observed, error, existing):
+        if view is None and obs.outcome not in (sm.TRUE, sm.FAILED):
+            continue  # nothing to track for a label set that has never fired
+        current = view.state if view is not None else sm.InstanceState(state_since=now)
+        result = sm.step(current, obs, now, rule.pending_seconds, rule.keep_firing_seconds)
+        severity = _severity(rule, spec, labels)
+        outcome.instances += 1
+        last = view.state.last_evaluated_at if view is not None else None
+        if result.transitions or last is None or now - last >= HEARTBEAT or view.severity != severity:
+            changes.append(Change(view.id if view else None, fp, labels, severity, result.state,
+                                  result.transitions, obs.summary[:500]))
+    return changes
+
+
+def _write(rule: RuleView, spec, observed, error, now: datetime, outcome: RuleOutcome) -> None:
+    """Decide again under the rule's lock, on freshly read rows, and write."""
+    written = []
     with unit_of_work() as session:
         _lock(session, rule.id)
-        rows = session.execute(sa.select(AlertInstance).where(AlertInstance.rule_id == rule.id)
-                               .execution_options(populate_existing=True)).scalars()
-        existing = {row.fingerprint: row for row in rows}
-        for row, labels, fp, obs in _plan(rule, spec, observed, error, existing):
-            if row is None and obs.outcome not in (sm.TRUE, sm.FAILED):
-                continue  # nothing to track for a label set that has never fired
-            current = sm.from_row(row) if row is not None else sm.InstanceState(state_since=now)
-            result = sm.step(current, obs, now, rule.pending_seconds, rule.keep_firing_seconds)
-            severity = _severity(rule, spec, labels)
-            outcome.instances += 1
-            stale = row is None or row.last_evaluated_at is None or now - row.last_evaluated_at >= HEARTBEAT
-            if not (result.transitions or stale or row.severity != severity):
-                continue
+        rows = {row.fingerprint: row for row in session.execute(
+            sa.select(AlertInstance).where(AlertInstance.rule_id == rule.id)
+            .execution_options(populate_existing=True)).scalars()}
+        fresh = {fp: InstanceView(row.id, dict(row.labels or {}), row.severity, sm.from_row(row))
+                 for fp, row in rows.items()}
+        for change in _decide(rule, spec, observed, error, fresh, now, outcome):
+            row = rows.get(change.fingerprint)
             if row is None:
-                row = AlertInstance(rule_id=rule.id, fingerprint=fp, labels=labels, severity=severity,
-                                    state=sm.NORMAL, episode=0, state_since=now, updated_at=now)
+                row = AlertInstance(rule_id=rule.id, fingerprint=change.fingerprint, labels=change.labels,
+                                    severity=change.severity, state=sm.NORMAL, episode=0, state_since=now,
+                                    updated_at=now)
                 session.add(row)
-            sm.to_row(result.state, row)
-            row.severity, row.updated_at = severity, now
+            written.append(row)
+            sm.to_row(change.state, row)
+            row.severity, row.updated_at = change.severity, now
             session.flush()
-            for t in result.transitions:
+            for t in change.transitions:
                 session.add(AlertEvent(instance_id=row.id, rule_id=rule.id, at=now, kind=t.to_state,
                                        from_state=t.from_state, to_state=t.to_state, episode=t.episode,
-                                       value=t.value, actor=SYSTEM, note=obs.summary[:500]))
+                                       value=t.value, actor=SYSTEM, note=change.note))
                 if t.to_state == sm.FIRING:
                     outcome.firing.append(row.id)
-            outcome.transitions += len(result.transitions)
-    return outcome
+            outcome.transitions += len(change.transitions)
+    for row in {*rows.values(), *written}:  # keep no ORM rows: the pass's next commits need not expire them
+        session.expunge(row)

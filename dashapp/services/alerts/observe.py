@@ -16,6 +16,7 @@ Kinds:
 """
 from __future__ import annotations
 
+import bisect
 import math
 import operator
 from collections import defaultdict
@@ -56,8 +57,8 @@ class LiveReader:
     def __init__(self, now: datetime):
         self.now = now
         self._current: dict[str, list] = {}
-        self._history: dict[tuple, list] = {}
-        self._events: dict[tuple, list] = {}
+        self._history: dict[str, tuple] = {}
+        self._events: dict[str, tuple] = {}
 
     def current(self, metric: str) -> list:
         if metric not in self._current:
@@ -65,22 +66,35 @@ class LiveReader:
         return self._current[metric]
 
     def history(self, metric: str, start: datetime, end: datetime) -> list:
-        key = (metric, start, end)
-        if key not in self._history:
+        """One fetch per metric covers every window up to a day (or the longest asked so far); each rule
+        gets its slice."""
+        span_start = min(start, self.now - timedelta(days=1))
+        cached = self._history.get(metric)
+        if cached is None or cached[0] > start or cached[1] < end:
             source = _metric(metric)
             if source.history is None:
                 raise LookupError(f"metric {metric!r} keeps no history (anomaly and predictive rules need one)")
-            self._history[key] = list(source.history(start, end))
-        return self._history[key]
+            fetch_end = max(end, self.now)
+            cached = self._history[metric] = (span_start, fetch_end, list(source.history(span_start, fetch_end)))
+        return [_slice(series, start, end) for series in cached[2]]
 
     def events(self, source: str, start: datetime, end: datetime) -> list:
-        key = (source, start, end)
-        if key not in self._events:
+        """One fetch per source covers every window up to an hour (or the longest asked so far)."""
+        cached = self._events.get(source)
+        if cached is None or cached[0] > start or cached[1] < end:
             found = registry.event_source(source)
             if found is None:
                 raise LookupError(f"unknown event source {source!r}")
-            self._events[key] = list(found.between(start, end))
-        return self._events[key]
+            span_start, span_end = min(start, self.now - timedelta(hours=1)), max(end, self.now)
+            events = list(found.between(span_start, span_end))
+            cached = self._events[source] = (span_start, span_end, events, [e.at for e in events])
+        _, _, events, times = cached
+        return events[bisect.bisect_right(times, start):bisect.bisect_right(times, end)]
+
+
+def _slice(series, start: datetime, end: datetime):
+    lo, hi = bisect.bisect_left(series.times, start), bisect.bisect_right(series.times, end)
+    return registry.Series(series.labels, series.times[lo:hi], series.values[lo:hi])
 
 
 def _metric(name: str):
