@@ -109,7 +109,9 @@ def job_detail(job: dict) -> html.Div:
                                id="jobs-detail-error"))
     parts += [_section("Parameters", _pre(job["params"], "jobs-detail-params")),
               _section("Result", _pre(job["result"], "jobs-detail-result")),
-              _section("Log", _pre(job["log"], "jobs-detail-log"))]
+              _section("Log", _pre(job["log"], "jobs-detail-log")),
+              dcc.Link("Every log line of this job (Operations → Logs)", href=f"/operations/logs?job_id={job['id']}",
+                       id="jobs-detail-logs-link", className="small")]
     return html.Div(parts)
 
 

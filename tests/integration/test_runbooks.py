@@ -14,7 +14,7 @@ from dashapp.extensions import db
 from dashapp.services import approvals, controls, tokens, users
 from dashapp.services.alerts import incidents, timeline
 from dashapp.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from dashapp.services.ops import runbooks
+from dashapp.services.ops import logs, runbooks
 from dashapp.services.unit_of_work import unit_of_work
 from models import ApprovalRequest, AuditRecord, EngineControl, Job, RunbookRun
 from tests.support.web import PASSWORD
@@ -122,6 +122,14 @@ def test_an_approved_job_runbook_runs_on_a_worker_audited_and_on_the_incident_ti
 
     entries = [e for e in timeline.build(incident.id) if e.source == "runbook"]
     assert len(entries) == 1 and "succeeded" in entries[0].text and "VACUUM" in entries[0].text
+
+    # Correlation: the worker's log lines for that job carry its id (the worker's own JSON-lines file).
+    deadline, lines = time.monotonic() + 20, []
+    while not lines and time.monotonic() < deadline:
+        lines = logs.search(worker_settings.instance_dir, logs.parse_query({"job_id": approved.job_id})).rows
+        time.sleep(0.2)
+    assert {line["process"] for line in lines} == {"worker"}, lines
+    assert any("started" in line["message"] for line in lines) and lines[0]["user"] == "risk2"
 
 
 def test_inline_runbooks_restart_rotate_reject_and_run_without_approval(server):
