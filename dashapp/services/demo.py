@@ -51,6 +51,9 @@ def seed(password: str | None = None, actor: str = "demo", instance_dir: Path | 
     from dashapp.services.models import seed as models_seed  # one model with a champion (model operations)
 
     report.notes.append(models_seed.seed_demo_model(actor))
+    from dashapp.services.alerts import sources_ops  # worker down, queue backlog, SLO burn rules (operations)
+
+    report.notes.extend(line for line in [sources_ops.ensure_builtin_rules()] if line)
     return report
 
 

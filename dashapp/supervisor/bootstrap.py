@@ -164,6 +164,9 @@ def prepare(settings: Settings, with_demo: bool) -> list[str]:
             from dashapp.services.alerts import builtin_rules
 
             builtin_rules.ensure_builtin_rules()  # breaches, engine faults, failed jobs, stale quotes raise alerts
+            from dashapp.services.alerts import sources_ops
+
+            sources_ops.ensure_builtin_rules()  # worker down, queue backlog, SLO burn (operations)
             if with_demo:
                 lines += seed_demo(settings)
             return lines

@@ -137,3 +137,28 @@ def test_every_role_sees_the_page_and_anonymous_gets_nothing(client_as, dash_app
     anonymous.get("/login")
     assert call_callback(anonymous, REFRESH, inputs).status_code in (401, 403)
     assert anonymous.get("/operations").status_code == 302
+
+
+def test_alert_sources_and_builtin_rules(server):
+    from dashapp.services.alerts import metrics, rules, sources_ops
+
+    heartbeats.record("worker", "w1@host", {"queues": ["default"]})
+    heartbeats.record("worker", "w2@host", {})
+    heartbeats.record("beat", "host", stopped=True)
+    _age("worker", "w2@host", 60)
+    now = utcnow()
+    up = {(s.labels["service"], s.labels["instance"]): s.value for s in metrics.metric("ops.service_up").current(now)}
+    assert up == {("worker", "w1@host"): 1.0, ("worker", "w2@host"): 0.0}  # a clean stop is no alert
+    ages = {s.labels["instance"]: s.value for s in metrics.metric("ops.heartbeat_age").current(now)}
+    assert ages["w2@host"] >= 60
+    depths = {s.labels["queue"]: s.value for s in metrics.metric("ops.queue_depth").current(now)}
+    assert depths == {"default": 0.0, "jobs": 0.0, "reports": 0.0}
+    burns = metrics.metric("ops.slo_burn_alert").current(now)
+    assert {s.labels["burn"] for s in burns} == {"page", "ticket"} and all(s.value is None for s in burns)
+    assert sources_ops.burn_alert_value(20.0, 15.0, 14.4) == pytest.approx(15 / 14.4)
+    assert sources_ops.burn_alert_value(20.0, 10.0, 14.4) < 1
+    assert sources_ops.burn_alert_value(float("nan"), 10.0, 14.4) is None
+    assert sources_ops.ensure_builtin_rules().startswith("operations: built-in rules Worker down")
+    assert sources_ops.ensure_builtin_rules() is None  # idempotent
+    names = {r.name for r in rules.list_rules()}
+    assert {"Worker down", "Queue backlog", "SLO burn (page)", "SLO burn (ticket)"} <= names

@@ -73,6 +73,23 @@ def _state_is(service: str, instance: str | None, wanted: set[str]):
     return check
 
 
+def _assert_worker_down_alert_fires(node: str) -> None:
+    """The built-in "Worker down" rule, evaluated by the alerts engine, fires for that worker."""
+    import sqlalchemy as sa
+
+    from dashapp.extensions import db
+    from dashapp.services.alerts import evaluation, sources_ops
+    from models import AlertInstance, AlertRule
+
+    sources_ops.ensure_builtin_rules()
+    rule = db.session.execute(sa.select(AlertRule).where(AlertRule.name == "Worker down")).scalar_one()
+    evaluation.evaluate_all(force=True, rule_ids=[rule.id])
+    _fresh()
+    firing = [(i.labels.get("instance"), i.state) for i in db.session.execute(
+        sa.select(AlertInstance).where(AlertInstance.rule_id == rule.id)).scalars()]
+    assert (node, "firing") in firing, firing
+
+
 @pytest.mark.parametrize("db_backend", [SQLITE, POSTGRES])
 def test_killed_worker_shows_down_and_task_history_survives_every_restart(server, settings, celery_app, db_backend):
     from workers.celery_app import CeleryJobPort
@@ -102,6 +119,7 @@ def test_killed_worker_shows_down_and_task_history_survives_every_restart(server
             _wait_for("killed worker shown down", _state_is("worker", worker.node, {"down"}), timeout=30)
             svc, inst = _instance("worker", worker.node)
             assert svc.state == "down" and inst.uptime_s is None
+            _assert_worker_down_alert_fires(worker.node)
     # beat stopped (SIGTERM, then kill): it is not up any more
     _wait_for("beat no longer up", _state_is("beat", None, {"stopped", "down"}), timeout=30)
 

@@ -73,6 +73,7 @@ SOURCE_MODULES: list[str] = [
     "dashapp.services.alerts.sources_jobs",
     "dashapp.services.alerts.sources_data",
     "dashapp.services.alerts.sources_models",  # model drift, decay and age (model operations)
+    "dashapp.services.alerts.sources_ops",  # process up/down, heartbeat age, queue depth, SLO burn (operations)
 ]
 
 
