@@ -136,7 +136,9 @@ class Util:  # what monitor.evaluate() hands store_measurement
 def breach_latency(backend: str, breaches: int, redis_url: str | None) -> dict:
     from dashapp.extensions import db
     from dashapp.realtime import publish
+    from dashapp.services import app_settings
     from dashapp.services.alerts import builtin_rules, rules, sources_risk
+    from dashapp.services.alerts.runner import HEARTBEAT_KEY
     from models.alerts import AlertInstance
 
     if redis_url:
@@ -169,7 +171,15 @@ def breach_latency(backend: str, breaches: int, redis_url: str | None) -> dict:
 
         samples = []
         try:
-            time.sleep(8)  # start-up: imports, kernels, first passes
+            deadline = time.monotonic() + 120  # start-up: imports, kernels, the first passes
+            while time.monotonic() < deadline:
+                db.session.rollback()
+                beat = app_settings.get(HEARTBEAT_KEY)
+                if isinstance(beat, dict) and beat.get("pid") == proc.pid:
+                    break
+                time.sleep(0.2)
+            else:
+                raise RuntimeError(f"the alerter did not start; see {log.name}")
             for _ in range(breaches):
                 sources_risk.store_measurement([Util(1.2)], 1e5, {"gross": 1.2e6, "net": 1.2e6}, 0.0, 0.0, 1e6)
                 written = time.perf_counter()
