@@ -52,10 +52,10 @@ def tick_seconds(settings=None) -> float:
     return min(60.0, max(0.05, value))
 
 
-def watched_names(rule: AlertRule) -> set[str]:
+def watched_names(kind: str, spec: dict | None) -> set[str]:
     """The metric and event-source names a rule reads."""
-    spec = rule.spec or {}
-    if rule.kind == "expression":
+    spec = spec or {}
+    if kind == "expression":
         try:
             return expression.metric_names(expression.parse(spec.get("text", "")))
         except ValueError:
@@ -65,8 +65,10 @@ def watched_names(rule: AlertRule) -> set[str]:
 
 
 def rules_watching(prefixes: set[str]) -> list[int]:
-    rows = db.session.execute(sa.select(AlertRule).where(AlertRule.enabled.is_(True))).scalars()
-    return [rule.id for rule in rows if any(name.startswith(tuple(prefixes)) for name in watched_names(rule))]
+    rows = db.session.execute(sa.select(AlertRule.id, AlertRule.kind, AlertRule.spec)
+                              .where(AlertRule.enabled.is_(True))).all()
+    return [rule_id for rule_id, kind, spec in rows
+            if any(name.startswith(tuple(prefixes)) for name in watched_names(kind, spec))]
 
 
 def _dispatch(now):
