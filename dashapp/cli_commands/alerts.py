@@ -88,3 +88,19 @@ def seed():
 
     line = builtin_rules.ensure_builtin_rules()
     click.echo(line or "built-in alert rules already present")
+
+
+@group.command("notify-test")
+@click.argument("contact_point")
+def notify_test(contact_point):
+    """Send a test notification to CONTACT_POINT (its name) now, once; exit 1 if it failed."""
+    from dashapp.services.alerts import probe
+    from dashapp.services.errors import ServiceError
+
+    try:
+        row = probe.send_test("cli", contact_point)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    if row.status != "sent":
+        raise click.ClickException(f"test notification {row.id} to {contact_point!r} failed: {row.last_error}")
+    click.echo(f"test notification {row.id} sent to {contact_point!r}")

@@ -271,6 +271,25 @@ def test_validation_messages_and_concurrent_dispatchers(server, receiver, mailbo
         silences.create_silence("risk1", {"matchers": 'desk=~"(eq"', "duration_minutes": 5})
     assert policies.root().group_wait_seconds == 0  # nothing half-written
 
+    # A test notification: sent once at once, recorded (event "test"), audited; a refusal is reported.
+    from dashapp.cli_commands.alerts import group as alerts_cli
+    from dashapp.services.alerts import probe
+
+    row = probe.send_test("risk1", "desk webhook", now=at(-60))
+    assert (row.status, row.event, row.attempts) == ("sent", "test", 1)
+    assert receiver.bodies("/webhook")[0]["alerts"][0]["labels"]["alertname"] == "Cockpit test notification"
+    contact_points.update_contact_point(row.contact_point_id, "risk1", {
+        "name": "desk webhook", "kind": "webhook", "settings": {"url": receiver.url + "/missing"}})
+    receiver.answers["/missing"] = [404]
+    result = server.test_cli_runner().invoke(alerts_cli, ["notify-test", "desk webhook"])
+    assert result.exit_code == 1 and "failed: Permanent" not in result.output and "HTTP 404" in result.output
+    assert notifications(event="test")[-1].status == "failed"
+    with pytest.raises(ValidationError, match="contact point 'nobody' does not exist"):
+        probe.send_test("risk1", "nobody")
+    contact_points.update_contact_point(row.contact_point_id, "risk1", {
+        "name": "desk webhook", "kind": "webhook", "settings": {"url": receiver.url + "/webhook"}})
+    receiver.requests.clear()
+
     # Two dispatchers at the same instant: one set of notifications.
     Breach("Drawdown", {"desk": "equities"}).observe(True, at(0))
     app = server

@@ -145,8 +145,8 @@ def _since(instance: AlertInstance, group: NotificationGroup | None) -> datetime
 
 
 def queue(session, ctx: Context, cp: ContactPoint, group: GroupView, *, event: str, policy_id: int | None,
-          group_id: int | None, action: str = "") -> int:
-    """Queue the rows that send `group` to `cp` (one per alert for PagerDuty); returns how many."""
+          group_id: int | None, action: str = "") -> list[Notification]:
+    """Queue the rows that send `group` to `cp` (one per alert for PagerDuty); returns them."""
     rows = []
     if cp.kind == "pagerduty":
         for alert in group.alerts:
@@ -160,12 +160,12 @@ def queue(session, ctx: Context, cp: ContactPoint, group: GroupView, *, event: s
                                                           cp.settings.get("from") or ctx.smtp_from)
         rows.append((group.alerts[0].instance_id if group.alerts else None, group.group_key[:64],
                      payloads.capped(payload)))
-    for instance_id, dedup, payload in rows:
-        session.add(Notification(created_at=ctx.now, instance_id=instance_id, group_id=group_id, policy_id=policy_id,
-                                 contact_point_id=cp.id, event=event, status="queued", dedup_key=dedup,
-                                 payload=payload, attempts=0, next_attempt_at=ctx.now))
-    ctx.count("queued", len(rows))
-    return len(rows)
+    queued = [Notification(created_at=ctx.now, instance_id=instance_id, group_id=group_id, policy_id=policy_id,
+                           contact_point_id=cp.id, event=event, status="queued", dedup_key=dedup, payload=payload,
+                           attempts=0, next_attempt_at=ctx.now) for instance_id, dedup, payload in rows]
+    session.add_all(queued)
+    ctx.count("queued", len(queued))
+    return queued
 
 
 def live_contact_point(ctx: Context, route: Route) -> ContactPoint | None:

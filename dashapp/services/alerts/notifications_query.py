@@ -17,7 +17,7 @@ from models import utcnow
 from models.alerts import NOTIFICATION_STATUSES, AlertInstance, AlertRule, ContactPoint, Notification
 
 REASONS = ("grouped", "inhibited", "silenced", "muted", "snoozed", "acknowledged", "repeat_interval", "no_route")
-EVENTS = ("firing", "resolved", "acknowledged", "escalation")
+EVENTS = ("firing", "resolved", "acknowledged", "escalation", "test")
 DEFAULT_WINDOW = timedelta(days=7)
 MAX_WINDOW = timedelta(days=366)
 MAX_LIMIT, SCAN = 1000, 5000
