@@ -145,3 +145,36 @@ def test_exchange_calendar_closed_on_a_known_holiday():
     assert timings.contains(closed, datetime(2026, 12, 8, 3, 0, tzinfo=UTC))
     opened = timings.validate_spec({"calendar": "XNYS", "when": "open"})
     assert timings.contains(opened, datetime(2026, 12, 8, 15, 0, tzinfo=UTC))
+
+
+def test_routing_tree_first_match_continue_and_inheritance():
+    from dashapp.services.alerts.routing import Tree
+    from models.alerts import NotificationPolicy
+
+    def node(pid, parent, position=0, matchers=(), cp=None, cont=False, **timings):
+        return NotificationPolicy(id=pid, parent_id=parent, position=position, name=f"p{pid}", matchers=list(matchers),
+                                  contact_point_id=cp, continue_matching=cont, group_by=timings.pop("group_by", None),
+                                  mute_timings=[], active_timings=[], escalation=timings.pop("escalation", []),
+                                  **{f"{k}_seconds": v for k, v in timings.items()})
+
+    tree = Tree([
+        node(1, None, cp=10, group_wait=30, group_interval=300, repeat_interval=3600,
+             escalation=[{"after_minutes": 5, "contact_point": "lead"}]),
+        node(2, 1, position=0, matchers=[["team", "=", "risk"]], cp=20, cont=True, group_by=["desk"]),
+        node(3, 1, position=1, matchers=[["severity", "=~", "critical|high"]], cp=30, repeat_interval=600),
+        node(4, 1, position=2, matchers=[["team", "=", "risk"]], cp=40),  # never reached for risk+critical
+        node(5, 3, matchers=[["venue", "=", "XNAS"]], group_wait=0),  # inherits contact point 30 and timings
+    ])
+    ids = lambda labels: [e.policy_id for e in tree.leaves(labels)]  # noqa: E731
+    assert ids({"team": "fx"}) == [1]  # nothing matched: the root
+    assert ids({"team": "risk"}) == [2, 4]  # continue_matching lets the next sibling match too
+    assert ids({"team": "risk", "severity": "critical"}) == [2, 3]  # first match without continue stops
+    assert ids({"severity": "high", "venue": "XNAS"}) == [5]
+    leaf = tree.leaves({"severity": "high", "venue": "XNAS"})[0]
+    assert (leaf.contact_point_id, leaf.group_wait, leaf.group_interval, leaf.repeat_interval) == (30, 0, 300, 600)
+    assert leaf.group_by == ("alertname",) and leaf.escalation[0]["contact_point"] == "lead"
+    risk = tree.routes({"team": "risk", "desk": "eq", "alertname": "A"})[0]
+    assert risk.group_labels == (("desk", "eq"),)
+    same = tree.routes({"team": "risk", "desk": "eq", "alertname": "B"})[0]
+    other = tree.routes({"team": "risk", "desk": "fx", "alertname": "A"})[0]
+    assert risk.group_key == same.group_key != other.group_key
