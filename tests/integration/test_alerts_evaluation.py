@@ -291,3 +291,20 @@ def test_builtin_rules_raise_engine_faults_failed_jobs_stale_heartbeats_and_quot
     [(labels, _)] = firing("Quotes stale")
     assert labels["instrument"] == "XOM"
     assert firing("Limit breach") == []
+
+
+def test_editing_or_disabling_a_rule_ends_its_old_alerts(server):
+    data = {"name": "Edit me", "kind": "threshold", "labels": {"team": "a"},
+            "spec": {"metric": "test.value", "op": ">", "value": 10}}
+    rule = rules.create_rule("rita", data)
+    set_samples([Sample({"k": "a"}, 50.0)])
+    evaluation.evaluate_all(T0, force=True)
+    rules.update_rule(rule.id, "rita", {**data, "labels": {"team": "b"}})
+    evaluation.evaluate_all(T0 + timedelta(seconds=5), force=True)
+    states = sorted((i.labels["team"], i.state) for i in instances_of(rule.id))
+    assert states == [("a", "normal"), ("b", "firing")]  # the old label set resolved, not NoData
+    rules.set_enabled(rule.id, "rita", False)
+    [old, new] = sorted(instances_of(rule.id), key=lambda i: i.labels["team"])
+    assert new.state == "normal" and new.resolved_at is not None
+    assert events_of(rule.id)[-1] == ("firing", "normal")
+    assert evaluation.evaluate_all(T0 + timedelta(seconds=10), force=True).evaluated == 0  # disabled: not evaluated

@@ -244,6 +244,9 @@ def _plan(rule: RuleView, spec, observed: list[Observed], error: str | None,
     missing = missing_means(rule.kind, spec)
     for fp, view in existing.items():
         if fp not in seen and view.state.state not in (sm.NORMAL, sm.NODATA):
+            if any(view.labels.get(k) != v for k, v in base.items()):  # from before the rule's name/labels changed
+                plan.append((view, view.labels, fp, sm.Observation(sm.FALSE, None, "the rule's name or labels changed")))
+                continue
             why = "no events in the window" if missing == sm.FALSE else "no sample for this label set"
             plan.append((view, view.labels, fp, sm.apply_no_data(sm.Observation(missing, None, why), mode)))
     return plan

@@ -12,7 +12,7 @@ from dashapp.services.alerts.rule_specs import KINDS, RuleInput, validate_rule, 
 from dashapp.services.errors import Conflict, NotFound, ValidationError
 from dashapp.services.unit_of_work import unit_of_work
 from models import utcnow
-from models.alerts import AlertRule
+from models.alerts import AlertEvent, AlertInstance, AlertRule
 
 SYSTEM = "system"
 EDITABLE = ("name", "description", "kind", "spec", "labels", "severity", "pending_seconds", "keep_firing_seconds",
@@ -121,9 +121,25 @@ def set_enabled(rule_id: int, actor: str, enabled: bool) -> AlertRule:
             return row
         row.enabled, row.updated_by, row.updated_at = bool(enabled), actor, utcnow()
         row.version += 1
+        resolved = 0 if enabled else _resolve_instances(session, row.id, f"rule disabled by {actor}")
         audit.record(actor, "alerts.rule_enable" if enabled else "alerts.rule_disable", f"alert_rule:{row.id}",
-                     {"name": row.name})
+                     {"name": row.name, "resolved_instances": resolved})
         return row
+
+
+def _resolve_instances(session, rule_id: int, note: str) -> int:
+    """A disabled rule's alerts end now (normal, resolved, one event each) rather than firing for ever."""
+    now = utcnow()
+    rows = session.execute(sa.select(AlertInstance).where(AlertInstance.rule_id == rule_id,
+                                                          AlertInstance.state != "normal")).scalars().all()
+    for inst in rows:
+        session.add(AlertEvent(instance_id=inst.id, rule_id=rule_id, at=now, kind="normal", from_state=inst.state,
+                               to_state="normal", episode=inst.episode, value=inst.value, actor=SYSTEM, note=note))
+        inst.state, inst.state_since, inst.updated_at = "normal", now, now
+        inst.pending_since = inst.recovering_since = None
+        if inst.firing_since is not None:
+            inst.resolved_at = now
+    return len(rows)
 
 
 def delete_rule(rule_id: int, actor: str) -> None:
