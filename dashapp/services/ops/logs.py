@@ -30,9 +30,9 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MAX_WINDOW = timedelta(days=7)
 DEFAULT_WINDOW = timedelta(hours=1)
 MAX_RESULTS = 1000
-MAX_SCAN_BYTES = 64 * 1024 * 1024
+MAX_SCAN_BYTES = 256 * 1024 * 1024  # about the whole rotation of five processes (D68)
 TAIL_MAX_BYTES = 1024 * 1024  # per file per poll
-BLOCK = 64 * 1024
+BLOCK = 256 * 1024
 CLOCK_SLACK = timedelta(seconds=5)  # lines of one file may be this much out of order (several pids write it)
 _ID = r"^[A-Za-z0-9._:@-]*$"
 
@@ -97,11 +97,17 @@ class Matcher:
     def __init__(self, query: LogQuery, since: str, until: str):
         self.q, self.since, self.until = query, since, until
         self.min_level = LEVELS.index(query.level)
-        self.needles = [v for v in (query.request_id, query.job_id, query.order_id) if v]
+        self.needles = [v.encode() for v in (query.request_id, query.job_id, query.order_id) if v]
         self.text = query.text.lower()
+        self._text = self.text.encode("utf-8")
+        # JSON escapes non-ASCII text, so only an ASCII needle can be tested on the raw bytes
+        self._text_raw = bool(self._text) and self._text.isascii() and '"' not in self.text and "\\" not in self.text
 
-    def raw(self, line: str) -> bool:
-        return all(needle in line for needle in self.needles)
+    def raw(self, line: bytes) -> bool:
+        """A cheap test on the undecoded line that every matching line passes."""
+        if not all(needle in line for needle in self.needles):
+            return False
+        return not self._text_raw or self._text in line.lower()
 
     def record(self, rec: dict) -> bool:
         q = self.q
@@ -140,8 +146,8 @@ def process_files(directory: Path) -> dict[str, list[Path]]:
     return found
 
 
-def _lines_backwards(path: Path, budget: list[int]) -> Iterator[str]:
-    """The file's lines from the last to the first, spending `budget[0]` bytes."""
+def _blocks_backwards(path: Path, budget: list[int]) -> Iterator[tuple[bytes, list[bytes]]]:
+    """(block, its whole lines newest first) from the file's end to its start, spending `budget[0]` bytes."""
     try:
         handle = open(path, "rb")
     except OSError:
@@ -156,29 +162,38 @@ def _lines_backwards(path: Path, budget: list[int]) -> Iterator[str]:
             chunk = handle.read(size) + tail
             budget[0] -= size
             parts = chunk.split(b"\n")
-            tail = parts[0]
-            for part in reversed(parts[1:]):
-                if part:
-                    yield part.decode("utf-8", "replace")
+            tail = parts[0]  # may be the end of a line that starts in the block before
+            yield chunk, [part for part in reversed(parts[1:]) if part]
         if tail and position == 0:
-            yield tail.decode("utf-8", "replace")
+            yield tail, [tail]
+
+
+def _time(line: bytes) -> str:
+    return line[10:34].decode("ascii", "replace") if line.startswith(b'{"time": "') else ""
 
 
 def _stream(files: list[Path], matcher: Matcher, budget: list[int], stop_before: str) -> Iterator[tuple[str, dict]]:
     """(time, record) of one process's matching lines, newest first, until lines are older than the window."""
     for path in files:
-        for line in _lines_backwards(path, budget):
-            when = line[10:34] if line.startswith('{"time": "') else ""
-            if when and when < stop_before:
-                return
-            if not matcher.raw(line):
+        for block, lines in _blocks_backwards(path, budget):
+            if not lines:
                 continue
-            try:
-                rec = json.loads(line)
-            except ValueError:
+            if not matcher.raw(block):  # nothing in this block can match: only see whether the window ended
+                if (when := _time(lines[-1])) and when < stop_before:
+                    return
                 continue
-            if isinstance(rec, dict) and matcher.record(rec):
-                yield rec.get("time", ""), rec
+            for line in lines:
+                when = _time(line)
+                if when and when < stop_before:
+                    return
+                if not matcher.raw(line):
+                    continue
+                try:
+                    rec = json.loads(line.decode("utf-8", "replace"))
+                except ValueError:
+                    continue
+                if isinstance(rec, dict) and matcher.record(rec):
+                    yield rec.get("time", ""), rec
 
 
 def search(instance_dir: Path | str, query: LogQuery, now: datetime | None = None,
@@ -263,12 +278,11 @@ def _read_from(path: Path, offset: int, matcher: Matcher) -> tuple[list[dict], i
         return [], offset
     complete = data.rfind(b"\n") + 1  # a half-written last line waits for the next poll
     rows = []
-    for raw in data[:complete].split(b"\n"):
-        line = raw.decode("utf-8", "replace")
+    for line in data[:complete].split(b"\n"):
         if not line or not matcher.raw(line):
             continue
         try:
-            rec = json.loads(line)
+            rec = json.loads(line.decode("utf-8", "replace"))
         except ValueError:
             continue
         if isinstance(rec, dict) and matcher.record(rec):
