@@ -81,6 +81,10 @@ def start_app(folder: Path):
         from dashapp.services.models import seed as models_seed
 
         models_seed.seed_demo_model("screens")  # the Models page: a champion, its gates, shadow, drift
+        from tests.support.governance import seed_screenshot_governance
+        seed_screenshot_governance()  # the Approvals and Security pages: requests, sign-ins, review queue
+        from tests.support.governance_data import seed_screenshot_compliance
+        seed_screenshot_compliance()  # the Compliance page: report runs with files, a legal hold, a retention run
         db.session.remove()
     server = make_server("127.0.0.1", 0, app.server, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()

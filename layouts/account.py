@@ -9,8 +9,8 @@ from layouts.admin import selectable_grid
 from layouts.common import page_header
 from layouts.ids_governance import Account
 
-SESSION_COLUMNS = [("current", "This browser"), ("created_at", "Signed in (UTC)"), ("last_seen_at", "Last seen (UTC)"),
-                   ("address", "Address"), ("user_agent", "Browser"), ("mfa_verified_at", "Code verified (UTC)")]
+SESSION_COLUMNS = [("current", "Current"), ("created_at", "Signed in (UTC)"), ("last_seen_at", "Last seen (UTC)"),
+                   ("address", "Address"), ("mfa_verified_at", "2FA code (UTC)"), ("user_agent", "Browser")]
 
 
 def mfa_card() -> dbc.Card:

@@ -17,6 +17,14 @@ HISTORY_COLUMNS = [("id", "#"), ("title", "Action"), ("summary", "What"), ("requ
                    ("outcome", "Outcome")]
 
 
+def narrow_id(grid):
+    """The request/record number needs little room (the catalogue's numeric column is wide)."""
+    wide = {"summary", "reason", "details", "outcome"}  # free text: more room, the whole text on hover
+    grid.columnDefs = [{**c, "maxWidth": 90, "minWidth": 70} if c["field"] == "id" else
+                       {**c, "flex": 2, "tooltipField": c["field"]} if c["field"] in wide else c for c in grid.columnDefs]
+    return grid
+
+
 def layout(**_kwargs) -> html.Div:
     return html.Div([
         page_header("Approvals", "Four-eyes: a second person with the right permission approves; the requester never"
@@ -26,7 +34,8 @@ def layout(**_kwargs) -> html.Div:
         dbc.Card([
             dbc.CardHeader("Pending requests"),
             dbc.CardBody([
-                selectable_grid(Approvals.PENDING_GRID, PENDING_COLUMNS, "Nothing waits for approval.", height=260),
+                narrow_id(selectable_grid(Approvals.PENDING_GRID, PENDING_COLUMNS, "Nothing waits for approval.",
+                                          height=260)),
                 html.Div([
                     dbc.Button("Approve", id=Approvals.APPROVE, color="success", size="sm", className="me-2"),
                     dbc.Input(id=Approvals.REASON, placeholder="reason to reject (at least 5 characters)",
@@ -39,6 +48,6 @@ def layout(**_kwargs) -> html.Div:
             ]),
         ], className="mb-3"),
         dbc.Card([dbc.CardHeader("Recent decisions"),
-                  dbc.CardBody(selectable_grid(Approvals.HISTORY_GRID, HISTORY_COLUMNS, "No decisions yet.",
-                                               height=300))]),
+                  dbc.CardBody(narrow_id(selectable_grid(Approvals.HISTORY_GRID, HISTORY_COLUMNS, "No decisions yet.",
+                                                         height=300)))]),
     ])

@@ -8,13 +8,14 @@ from dash import dcc, html
 
 from dashapp.security.permissions import ROLES, Perm
 from layouts.admin import selectable_grid
+from layouts.approvals import narrow_id
 from layouts.common import page_header
 from layouts.ids_governance import Security
 
 LOGIN_COLUMNS = [("created_at", "Time (UTC)"), ("username", "User name"), ("outcome", "Outcome"),
                  ("reason", "Reason"), ("address", "Address"), ("user_agent", "Browser")]
 SESSION_COLUMNS = [("username", "User name"), ("created_at", "Signed in (UTC)"), ("last_seen_at", "Last seen (UTC)"),
-                   ("address", "Address"), ("user_agent", "Browser"), ("mfa_verified_at", "Code verified (UTC)")]
+                   ("address", "Address"), ("mfa_verified_at", "2FA code (UTC)"), ("user_agent", "Browser")]
 REVIEW_COLUMNS = [("id", "#"), ("created_at", "Time (UTC)"), ("actor", "Actor"), ("action", "Action"),
                   ("target", "Target"), ("outcome", "Outcome"), ("details", "Details"), ("reviewed_by", "Reviewed by"),
                   ("reviewed_at", "Reviewed (UTC)")]
@@ -48,18 +49,18 @@ def layout(perms=frozenset(), **_kwargs) -> html.Div:
             dbc.Col(_card(
                 "Sign-in history",
                 dbc.Switch(id=Security.FAILED_ONLY, label="Failed sign-ins only", value=False, className="mb-2"),
-                selectable_grid(Security.LOGINS_GRID, LOGIN_COLUMNS, "No sign-ins recorded.", height=300)), lg=7),
+                selectable_grid(Security.LOGINS_GRID, LOGIN_COLUMNS, "No sign-ins recorded.", height=300)), xl=6),
             dbc.Col(_card(
                 "Active sessions",
                 selectable_grid(Security.SESSIONS_GRID, SESSION_COLUMNS, "No active sessions.", height=300),
                 dbc.Button("Sign out the selected session", id=Security.REVOKE, color="warning", outline=True,
                            size="sm", className="mt-2", style=None if manage_sessions else {"display": "none"}),
-                html.Div(id=Security.SESSIONS_MESSAGE, className="mt-2")), lg=5),
+                html.Div(id=Security.SESSIONS_MESSAGE, className="mt-2")), xl=6),
         ]),
         _card(
             "Privileged actions awaiting compliance sign-off",
             dbc.Switch(id=Security.SHOW_REVIEWED, label="Show signed-off records too", value=False, className="mb-2"),
-            selectable_grid(Security.REVIEW_GRID, REVIEW_COLUMNS, "Nothing awaits sign-off.", height=320),
+            narrow_id(selectable_grid(Security.REVIEW_GRID, REVIEW_COLUMNS, "Nothing awaits sign-off.", height=320)),
             html.Div([
                 dbc.Input(id=Security.REVIEW_NOTE, placeholder="note (optional)", maxLength=300, size="sm",
                           style={"maxWidth": "360px"}, className="me-2"),

@@ -74,8 +74,8 @@ def mark_reviewed(actor: str, record_ids: list[int], note: str = "") -> int:
 
 
 def row(record: AuditRecord, review: AuditReview | None) -> dict:
-    return {"id": record.id, "created_at": record.created_at.isoformat(timespec="seconds"), "actor": record.actor,
+    return {"id": record.id, "created_at": record.created_at.strftime("%Y-%m-%d %H:%M:%S"), "actor": record.actor,
             "action": record.action, "target": record.target, "outcome": record.outcome,
             "details": record.details[:300], "reviewed_by": review.reviewed_by if review else "",
-            "reviewed_at": review.reviewed_at.isoformat(timespec="seconds") if review else "",
+            "reviewed_at": review.reviewed_at.strftime("%Y-%m-%d %H:%M:%S") if review else "",
             "note": review.note if review else ""}

@@ -100,7 +100,7 @@ class SessionView:
     current: bool = False
 
     def row(self) -> dict:
-        iso = lambda t: t.isoformat(timespec="seconds") if t else None  # noqa: E731
+        iso = lambda t: t.strftime("%Y-%m-%d %H:%M:%S") if t else ""  # noqa: E731
         return {"id": self.id, "short_id": self.id[:8], "username": self.username, "created_at": iso(self.created_at),
                 "last_seen_at": iso(self.last_seen_at), "address": self.address, "user_agent": self.user_agent,
                 "mfa_verified_at": iso(self.mfa_verified_at), "current": "this browser" if self.current else ""}
@@ -146,6 +146,6 @@ def login_events(outcome: str | None = None, username: str | None = None, since:
 
 
 def event_row(event: LoginEvent) -> dict:
-    return {"id": event.id, "created_at": event.created_at.isoformat(timespec="seconds"), "username": event.username,
+    return {"id": event.id, "created_at": event.created_at.strftime("%Y-%m-%d %H:%M:%S"), "username": event.username,
             "address": event.address, "user_agent": event.user_agent, "outcome": event.outcome,
             "reason": event.reason}
