@@ -97,10 +97,12 @@ def register() -> None:
             job = jobs.get_job(job_id)
         except ServiceError as err:
             return notice(err.message, ok=False), no_update
+        finished = job.state in TERMINAL
+        if finished and _was_terminal(shown):
+            return no_update, no_update  # the final view is on the page already
         stage = job.message.split(":", 1)[0] if ":" in (job.message or "") else None
         view = stage_list(stage, job.state, job.progress or 0.0, job.message or "", job.error)
-        finished = job.state in TERMINAL
-        return view, ((changed or 0) + 1 if finished and not _was_terminal(shown) else no_update)
+        return view, ((changed or 0) + 1 if finished else no_update)
 
     @guarded_callback(Perm.MODELS_PROMOTE, Output(ids.ACTION_MSG, "children"), Output(ids.CHANGED, "data",
                                                                                      allow_duplicate=True),

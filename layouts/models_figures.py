@@ -39,10 +39,12 @@ def drift_heatmap(report: dict) -> go.Figure:
     heat = report.get("heatmap")
     if heat is None or heat.empty:
         return empty(report.get("note") or "No drift data.")
-    fig = go.Figure(go.Heatmap(z=heat.to_numpy(), x=list(heat.columns), y=list(heat.index), colorscale="YlOrRd",
-                               zmin=0, zmax=max(0.5, float(pd.DataFrame(heat).max().max())),
-                               colorbar={"title": "PSI"}))
-    fig.update_layout(margin={**MARGIN, "l": 90})
+    # Colour capped at 0.5 (PSI above 0.25 is already a major shift by the usual rule of thumb); the
+    # hover shows the value.
+    fig = go.Figure(go.Heatmap(z=heat.to_numpy(), x=[str(c) for c in heat.columns], y=list(heat.index),
+                               colorscale="YlOrRd", zmin=0, zmax=0.5, colorbar={"title": "PSI"},
+                               hovertemplate="%{y} %{x}: PSI %{z:.3f}<extra></extra>"))
+    fig.update_layout(margin={**MARGIN, "l": 90}, xaxis={"type": "category"})
     return fig
 
 
@@ -55,7 +57,7 @@ def drift_note(report: dict) -> html.Div:
              f"prediction drift KS {report['prediction_ks']:.3f}, PSI {report['prediction_psi']:.3f}",
              f"hit rate after the window {report['hit_rate_now']:.1%} vs out of sample {report['hit_rate_oos']:.1%}"
              if report.get("hit_rate_now") is not None and report.get("hit_rate_oos") is not None else "",
-             f"model age {report['age_days']:.1f} days, data {report['data_age_days']:.0f} days past the window"]
+             f"model age {report['age_days']:.1f} days; its training window ended {report['data_age_days']:.0f} days ago"]
     return html.Div([html.Div(p) for p in parts if p], id="mdl-drift-summary")
 
 

@@ -13,6 +13,7 @@ from dashapp.services.models import registry, shadow
 from models import utcnow
 
 MIN_CURRENT = 20
+HEATMAP_BINS = 5
 
 
 def subject(name: str):
@@ -36,9 +37,13 @@ def report(name: str, n_perm: int = 199) -> dict:
         return {**base, "table": pd.DataFrame(), "heatmap": None,
                 "note": f"{len(cur)} rows after the training window (need {MIN_CURRENT}): nothing to compare yet"}
     table = kernels.drift_table(ref, cur, n_perm=n_perm, seed=version.seed, names=cols)
-    months = cur.index.tz_localize(None).to_period("M")
-    starts = np.r_[np.flatnonzero(np.r_[True, months[1:] != months[:-1]]), len(cur)]
-    heat = kernels.psi_heatmap(ref.to_numpy(), cur.to_numpy(), starts)
+    # Months for up to nine months after the window, quarters beyond; 5 bins: a slice holds 20-60 rows,
+    # and PSI on 10 bins of 20 rows is mostly empty-bin noise.
+    periods = cur.index.tz_localize(None).to_period("M" if len(cur) <= 190 else "Q")
+    starts = np.r_[np.flatnonzero(np.r_[True, periods[1:] != periods[:-1]]), len(cur)]
+    if len(starts) > 2 and starts[1] - starts[0] < MIN_CURRENT:  # a stub first period joins the next one
+        starts = np.r_[starts[0], starts[2:]]
+    heat = kernels.psi_heatmap(ref.to_numpy(), cur.to_numpy(), starts, bins=HEATMAP_BINS)
     est = registry.load_estimator(version)
     p_ref = est.predict_proba(ref.to_numpy())[:, 1]
     p_cur = est.predict_proba(cur.to_numpy())[:, 1]
@@ -47,7 +52,7 @@ def report(name: str, n_perm: int = 199) -> dict:
     known = np.isfinite(fwd)
     hit = float(((p_cur[known] > 0.5) == (fwd[known] > 0)).mean()) if known.any() else None
     return {**base, "table": table, "heatmap": pd.DataFrame(heat, index=cols,
-                                                            columns=[str(m) for m in months[starts[:-1]]]),
+                                                            columns=[str(m) for m in periods[starts[1:] - 1]]),
             "prediction_ks": kernels.ks(p_ref, p_cur), "prediction_psi": kernels.psi(p_ref, p_cur),
             "hit_rate_now": hit, "hit_rate_oos": version.metrics.get("oos_hit_rate"),
             "drifted": [f for f, d in table["drifted"].items() if d], "note": ""}
