@@ -24,18 +24,17 @@ MAX_SELECTED = 200
 NAVBAR_VIEW = "alerts.navbar_counts"
 
 
-def badge(counts: dict) -> tuple[str, str, str]:
-    """(text, colour, title) of the navbar badge."""
+def badge(counts: dict) -> tuple[str, str, str, dict]:
+    """(text, colour, title, style) of the navbar bubble: "not acknowledged/firing", coloured by the worst
+    severity not acknowledged (grey when every firing alert is acknowledged), hidden while nothing fires."""
     firing, unacked = counts.get("firing", 0), counts.get("unacknowledged", 0)
-    worst = next((s for s in ("critical", "high", "warning", "info")
-                  if counts.get("by_severity", {}).get(s, {}).get("unacknowledged")), None)
-    colour = {"critical": "danger", "high": "danger", "warning": "warning", "info": "info"}.get(worst, "success"
-                                                                                               if not firing else
-                                                                                               "secondary")
-    title = "Firing alerts / not acknowledged: " + ", ".join(
-        f"{s} {v['firing']}/{v['unacknowledged']}" for s, v in counts.get("by_severity", {}).items() if v["firing"])
-    text = f"⚠ {firing} firing" + (f" · {unacked} unacked" if unacked else "")
-    return text, colour, title if firing else "No alert is firing"
+    by = counts.get("by_severity", {})
+    worst = next((s for s in ("critical", "high", "warning", "info") if by.get(s, {}).get("unacknowledged")), None)
+    colour = {"critical": "danger", "high": "danger", "warning": "warning", "info": "info"}.get(worst, "secondary")
+    detail = ", ".join(f"{s} {v['unacknowledged']}/{v['firing']}" for s, v in by.items() if v.get("firing"))
+    title = f"{unacked} of {firing} firing alerts not acknowledged ({detail}): open the Alerts page"
+    style = {"fontSize": "0.65rem", "zIndex": 2, "display": "inline-block" if firing else "none"}
+    return f"{unacked}/{firing}", colour, title if firing else "No alert is firing", style
 
 
 def _counts() -> dict:
@@ -61,7 +60,8 @@ def act(action: str, ids: list[int], ack_for, assignee, snooze_for, note, title)
     done = []
     for alert_id in ids:
         if action == A.ACK:
-            inbox.acknowledge(actor, role, alert_id, int(ack_for) if str(ack_for or "").isdigit() else None, note)
+            minutes = int(ack_for) if str(ack_for or "").isdigit() else 0
+            inbox.acknowledge(actor, role, alert_id, minutes or None, note)
         elif action == A.UNACK:
             inbox.unacknowledge(actor, role, alert_id)
         elif action == A.ASSIGN:
@@ -87,7 +87,8 @@ def act(action: str, ids: list[int], ack_for, assignee, snooze_for, note, title)
 
 def register() -> None:
     @guarded_callback(Perm.VIEW_ALERTS, Output(AlertsBadge.BADGE, "children"), Output(AlertsBadge.BADGE, "color"),
-                      Output(AlertsBadge.BADGE, "title"), Input(Shell.STATUS_INTERVAL, "n_intervals"),
+                      Output(AlertsBadge.BADGE, "title"), Output(AlertsBadge.BADGE, "style"),
+                      Input(Shell.STATUS_INTERVAL, "n_intervals"),
                       Input(Shell.LIVE_EVENTS, "data"))
     def refresh_badge(_n, _event):
         return badge(snapshots.shared(NAVBAR_VIEW, _counts, BADGE_PERIOD))
@@ -141,7 +142,8 @@ def register() -> None:
         if not rows or not isinstance(rows, list) or len(rows) != 1 or not isinstance(rows[0], dict):
             return None
         events = history.events_for(inbox._optional_id(rows[0].get("id"), "alert_id") or 0, limit=12)
-        return html.Div([html.Div(f"History of alert {rows[0].get('id')} (newest first)", className="small fw-semibold"),
+        return html.Div([html.Div(f"History of alert {rows[0].get('id')} (newest first)",
+                                  className="small fw-semibold"),
                          html.Ul([html.Li(f"{e['at']} · {e['kind']} · {e['actor']}" + (f" · {e['note']}" if e['note']
                                                                                           else ""))
                                   for e in events], className="small mb-0")], id="al-detail-events")

@@ -53,7 +53,8 @@ def _seconds(value, field: str) -> int:
 
 
 def rule_data(name, kind, severity, pending, keep, labels, description, runbook, spec) -> dict:
-    return {"name": name or "", "kind": kind, "severity": severity, "pending_seconds": _seconds(pending, "pending_seconds"),
+    return {"name": name or "", "kind": kind, "severity": severity,
+            "pending_seconds": _seconds(pending, "pending_seconds"),
             "keep_firing_seconds": _seconds(keep, "keep_firing_seconds"), "labels": parse_labels(labels),
             "description": description or "", "runbook": runbook or "", "spec": parse_json(spec, "spec")}
 

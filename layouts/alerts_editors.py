@@ -161,13 +161,13 @@ def silence_form() -> html.Div:
     return html.Div([
         dbc.Row([
             field("Matchers", dbc.Input(id=A.N_SIL_MATCHERS, placeholder="alertname=slippage_high, venue=XNAS",
-                                        maxLength=1000, autoComplete="off"), md=5),
+                                        maxLength=1000, autoComplete="off"), md=4),
             field("For (hours)", dbc.Input(id=A.N_SIL_HOURS, type="number", min=1, max=24 * 30, value=2), md=2),
             field("Comment", dbc.Input(id=A.N_SIL_COMMENT, maxLength=300, autoComplete="off",
                                        placeholder="why"), md=3),
-            dbc.Col([dbc.Button("Create silence", id=A.N_SIL_CREATE, size="sm", color="primary", className="mt-4 me-1"),
-                     dbc.Button("Expire selected", id=A.N_SIL_EXPIRE, size="sm", color="secondary", outline=True,
-                                className="mt-4")], md=2),
+            dbc.Col([dbc.Button("Create silence", id=A.N_SIL_CREATE, size="sm", color="primary", className="me-1"),
+                     dbc.Button("Expire selected", id=A.N_SIL_EXPIRE, size="sm", color="secondary", outline=True)],
+                    md=3, className="d-flex align-items-end mb-2"),
         ], className="g-2"),
     ], id=A.N_SIL_FORM, className="mb-2")
 

@@ -14,12 +14,12 @@ OPEN_STATES = ["pending", "firing", "recovering", "nodata", "error"]
 SEVERITIES = ("critical", "high", "warning", "info")
 EVENT_KINDS = ("pending", "firing", "recovering", "normal", "nodata", "error", "ack", "unack", "assign", "snooze",
                "silence", "resolve", "note", "escalate")
-ACK_FOR = [("", "until resolved"), ("15", "15 min"), ("60", "1 hour"), ("240", "4 hours"), ("1440", "1 day")]
+ACK_FOR = [("0", "until resolved"), ("15", "15 min"), ("60", "1 hour"), ("240", "4 hours"), ("1440", "1 day")]
 SNOOZE_FOR = [("30", "30 min"), ("60", "1 hour"), ("240", "4 hours"), ("1440", "1 day"), ("10080", "7 days")]
 # (field, catalogue field for the header and format, min width, extras)
 INBOX_COLUMNS = [("severity", "severity", 105, {}), ("state", "alert_state", 110, {}), ("rule", "rule", 170, {}),
                  ("labels", "alert_labels", 220, {"tooltipField": "labels"}), ("value", "alert_value", 95, {}),
-                 ("since", "since", 165, {}), ("owner", "owner", 105, {}), ("ack", "ack", 150, {}),
+                 ("since", "since", 165, {}), ("owner", "owner", 105, {}), ("ack", "ack", 175, {}),
                  ("summary", "summary", 240, {"tooltipField": "summary"}), ("group", "group", 140, {"hide": True})]
 HISTORY_COLUMNS = [("at", "event_at", 165, {}), ("kind", "kind", 95, {}), ("rule", "rule", 160, {}),
                    ("labels", "alert_labels", 200, {"tooltipField": "labels"}), ("from_state", "from_state", 95, {}),
@@ -80,17 +80,17 @@ def filters() -> dbc.Row:
                                      className="small"), md=5),
         field("Severity (none ticked = any)", dbc.Checklist(id=A.SEVERITIES, options=_options(SEVERITIES), value=[],
                                                             inline=True, className="small"), md=4),
-        field("Owner", dbc.Input(id=A.OWNER, placeholder="user name, or - for unassigned", debounce=True,
-                                 autoComplete="off", maxLength=64), md=2),
-        field("Acknowledged", dbc.Select(id=A.ACKED, value="", options=[
-            {"label": "either", "value": ""}, {"label": "not acknowledged", "value": "false"},
+        field("Owner", dbc.Input(id=A.OWNER, placeholder="user, or - = nobody", debounce=True, size="sm",
+                                 autoComplete="off", maxLength=64), md=3),
+        field("Acknowledged", dbc.Select(id=A.ACKED, value="any", size="sm", options=[
+            {"label": "either", "value": "any"}, {"label": "not acknowledged", "value": "false"},
             {"label": "acknowledged", "value": "true"}]), md=2),
-        field("Labels", dbc.Input(id=A.LABELS, placeholder="team=risk, venue=~X.*", debounce=True,
+        field("Labels", dbc.Input(id=A.LABELS, placeholder="team=risk, venue=~X.*", debounce=True, size="sm",
                                   autoComplete="off", maxLength=1000), md=3),
         field("Text", dbc.Input(id=A.TEXT, placeholder="rule, summary, label", debounce=True, autoComplete="off",
-                                maxLength=200), md=3),
+                                size="sm", maxLength=200), md=3),
         field("Group by", dcc.Dropdown(id=A.GROUP_BY, options=_options(["severity", "state", "rule", "owner"]),
-                                       multi=True, placeholder="no grouping"), md=3),
+                                       multi=True, placeholder="no grouping", className="small"), md=4),
     ], className="g-2")
 
 
@@ -101,7 +101,7 @@ def action_bar(usernames: list[str]) -> dbc.Card:
         html.Div("Acts on the selected rows.", className="small text-body-secondary mb-1"),
         dbc.Row([
             dbc.Col(dbc.InputGroup([
-                dbc.Select(id=A.ACK_FOR, value="", size="sm", options=[{"label": f"ack {t}", "value": v}
+                dbc.Select(id=A.ACK_FOR, value="0", size="sm", options=[{"label": f"ack {t}", "value": v}
                                                                        for v, t in ACK_FOR]),
                 dbc.Button("Acknowledge", id=A.ACK, color="primary", size="sm")], size="sm"), md=3),
             dbc.Col(dbc.InputGroup([
@@ -147,7 +147,7 @@ def inbox_tab(can_act: bool, usernames: list[str]) -> html.Div:
 def history_tab() -> html.Div:
     return html.Div([
         dbc.Row([
-            field("From (UTC)", dbc.Input(id=A.H_START, placeholder="2026-12-01T00:00 (default: 7 days ago)",
+            field("From (UTC)", dbc.Input(id=A.H_START, placeholder="7 days ago",
                                           maxLength=40, autoComplete="off"), md=3),
             field("To (UTC)", dbc.Input(id=A.H_END, placeholder="now", maxLength=40, autoComplete="off"), md=2),
             field("Rule", dcc.Dropdown(id=A.H_RULE, placeholder="any rule"), md=2),

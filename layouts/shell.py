@@ -48,13 +48,12 @@ def navbar(pages: list[tuple[str, str]], username: str, role: str, env: str, tra
     return dbc.Navbar(
         dbc.Container(
             [
-                dbc.NavbarBrand("Cockpit", href="/", className="fw-semibold"),
+                html.Div([dbc.NavbarBrand("Cockpit", href="/", className="fw-semibold me-0"), alerts_bubble()],
+                         className="position-relative me-3"),
                 dbc.Nav(links, id=Shell.NAV, navbar=True, className="me-auto flex-nowrap desk-nav"),
                 html.Div(
                     [
                         refresh.controls(Shell.REFRESH, Shell.TIME_RANGE, time_range, Shell.REFRESH_NOW),
-                        dbc.Badge("⚠ alerts", color="secondary", id=AlertsBadge.BADGE, href="/alerts",
-                                  className="me-1 text-decoration-none", title="Firing alerts / not acknowledged"),
                         dbc.Badge("↻ Push: polling", color="secondary", id=Shell.LIVE_BADGE, className="me-1",
                                   title=PUSH_TITLE),
                         dbc.Badge(mode_text, color=mode_colour, id=Shell.MODE_BADGE, className="me-1",
@@ -72,6 +71,14 @@ def navbar(pages: list[tuple[str, str]], username: str, role: str, env: str, tra
         ),
         className="mb-3 border-bottom",
     )
+
+
+def alerts_bubble() -> dbc.Badge:
+    """Not-acknowledged / firing alerts, as a bubble on the brand (it takes no room from the links);
+    callbacks/alerts.py keeps it current and hides it while nothing fires."""
+    return dbc.Badge("", id=AlertsBadge.BADGE, href="/alerts", pill=True, color="danger",
+                     className="position-absolute top-0 start-100 translate-middle text-decoration-none",
+                     style={"display": "none", "fontSize": "0.65rem", "zIndex": 2}, title="")
 
 
 def logout_form() -> html.Form:

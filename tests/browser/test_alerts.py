@@ -56,14 +56,14 @@ def test_trader_acks_snoozes_assigns_silences_and_resolves(started, cockpit):
     login_as(started, cockpit.usernames["trader"], path="/alerts")
     wait_for_grid_value(started, A.GRID, "rule", "net_exposure_high")
     assert [r["rule"] for r in grid_rows(started, A.GRID)] == ["net_exposure_high", "slippage_high"]  # critical first
-    started.wait_for_contains_text(f"#{AlertsBadge.BADGE}", "2 firing · 2 unacked")
+    started.wait_for_text_to_equal(f"#{AlertsBadge.BADGE}", "2/2")
 
     click_grid_row(started, A.GRID, "rule", "slippage_high")
     Select(started.find_element(f"#{A.ACK_FOR}")).select_by_value("60")
     click(started, f"#{A.ACK}")
     started.wait_for_contains_text("#al-ok", "1 alert(s) acknowledged")
     wait_cell(started, "slippage_high", "ack", lambda t: t.startswith("trader1 until"), "acknowledged")
-    started.wait_for_contains_text(f"#{AlertsBadge.BADGE}", "2 firing · 1 unacked")
+    started.wait_for_text_to_equal(f"#{AlertsBadge.BADGE}", "1/2")
 
     click(started, f"#{A.SNOOZE}")
     started.wait_for_contains_text("#al-ok", "1 alert(s) snoozed")
@@ -80,7 +80,9 @@ def test_trader_acks_snoozes_assigns_silences_and_resolves(started, cockpit):
     started.wait_for_contains_text("#al-ok", "1 alert(s) resolved")
     until(lambda: [r["rule"] for r in grid_rows(started, A.GRID)] == ["net_exposure_high"], 20,
           msg="the resolved alert stayed in the open inbox")
-    started.wait_for_contains_text(f"#{AlertsBadge.BADGE}", "1 firing · 1 unacked")
+    started.wait_for_text_to_equal(f"#{AlertsBadge.BADGE}", "1/1")
+    assert "1 of 1 firing alerts not acknowledged (critical 1/1)" in started.find_element(
+        f"#{AlertsBadge.BADGE}").get_attribute("title")
     # The state change, seen in the grid: show resolved alerts too.
     click(started, f"#{A.STATES} input[value='normal']")
     wait_cell(started, "slippage_high", "state", lambda t: t == "normal", "normal")
@@ -149,7 +151,8 @@ def test_viewer_reads_the_inbox_but_has_no_actions_and_a_crafted_ack_is_refused(
         {"id": A.N_SIL_CREATE, "property": "n_clicks", "value": 1},
         {"id": A.N_SIL_EXPIRE, "property": "n_clicks", "value": None}], [
         {"id": A.N_SIL_MATCHERS, "property": "value", "value": "team=risk"},
-        {"id": A.N_SIL_HOURS, "property": "value", "value": 2}, {"id": A.N_SIL_COMMENT, "property": "value", "value": ""},
+        {"id": A.N_SIL_HOURS, "property": "value", "value": 2},
+        {"id": A.N_SIL_COMMENT, "property": "value", "value": ""},
         {"id": A.N_SIL_GRID, "property": "selectedRows", "value": None}], triggered=[f"{A.N_SIL_CREATE}.n_clicks"])
     assert silence.status_code == 403
     with cockpit.db() as session:

@@ -38,3 +38,40 @@ def make_alert(rule: AlertRule | None = None, state: str = "firing", labels: dic
                                   to_state="firing", episode=1, value=value))
     db.session.commit()
     return row
+
+
+def seed_screenshot_alerts() -> None:
+    """A desk with something to show on the Alerts page (screenshots): alerts in several states, an
+    acknowledged and an assigned one, an incident with notes, the default routing tree, a silence, an
+    inhibition rule, a mute timing and a few notification log rows. Runs inside an app context."""
+    from dashapp.services.alerts import inbox, incidents, inhibition, seed, silences, timings
+    from models import Notification
+
+    seed.ensure_defaults("screens")
+    now = utcnow()
+    exposure = make_alert(make_rule("net_exposure_high", "critical", {"team": "risk", "desk": "macro"}),
+                          value=1.04, at=now - timedelta(minutes=42), summary="net exposure at 104% of its limit")
+    slip = make_rule("slippage_high", "warning", {"team": "execution"})
+    xnas = make_alert(slip, labels={"venue": "XNAS"}, value=12.5, at=now - timedelta(minutes=18),
+                      summary="slippage 12.5 bps on XNAS (limit 8)")
+    make_alert(slip, labels={"venue": "ARCA"}, value=9.1, at=now - timedelta(minutes=3), state="pending",
+               summary="slippage 9.1 bps on ARCA")
+    make_alert(make_rule("engine_heartbeat_stale", "high", {"team": "ops"}), labels={"engine_id": "paper-1"},
+               value=42.0, at=now - timedelta(minutes=7), summary="no heartbeat from paper-1 for 42 s")
+    inbox.acknowledge("risk-anna", "risk", exposure.id, expires=120, note="hedging with futures")
+    inbox.assign("screens", "admin", xnas.id, "desk-admin")
+    incident = incidents.create("desk-admin", "admin", "Net exposure over limit on the macro desk", "critical",
+                                [exposure.id], commander="desk-admin")
+    incidents.add_note("desk-admin", "admin", incident.id, "follow-up: lower the net exposure warn level to 70%")
+    silences.create_silence("desk-admin", {"matchers": "alertname=slippage_high, venue=ARCA", "duration_minutes": 120,
+                                           "comment": "ARCA maintenance window"})
+    inhibition.save_rule("desk-admin", {"source_matchers": "alertname=engine_heartbeat_stale",
+                                        "target_matchers": "team=execution", "equal": [],
+                                        "comment": "a silent engine explains its execution alerts"})
+    timings.save_interval("desk-admin", {"name": "outside NYSE hours", "spec": {"calendar": "XNYS", "when": "closed"}})
+    db.session.add_all([Notification(instance_id=exposure.id, event="firing", status="sent", dedup_key="x",
+                                     created_at=now - timedelta(minutes=41), sent_at=now - timedelta(minutes=41),
+                                     attempts=1),
+                        Notification(instance_id=xnas.id, event="firing", status="suppressed", reason="grouped",
+                                     created_at=now - timedelta(minutes=17))])
+    db.session.commit()

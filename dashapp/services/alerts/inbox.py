@@ -16,7 +16,6 @@ starts a new episode.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -25,6 +24,7 @@ import sqlalchemy as sa
 from dashapp.extensions import db
 from dashapp.security.permissions import Perm, has_permission
 from dashapp.services import audit, bounds
+from dashapp.services.alerts import matchers as matcher_lib
 from dashapp.services.alerts.state import is_acknowledged
 from dashapp.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from dashapp.services.unit_of_work import unit_of_work
@@ -37,11 +37,8 @@ MAX_SNOOZE = timedelta(days=7)
 MAX_ACK = timedelta(days=7)
 NOTE_MAX = 500  # AlertEvent.note
 TEXT_MAX = 200
-MAX_MATCHERS = 20
 MAX_ROWS = 2000  # an inbox never reads more instances than this (oldest first are dropped)
 GROUPABLE_MAX = 5
-MATCHER_OPS = ("=~", "!~", "!=", "=")
-_MATCHER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]{0,63})\s*(=~|!~|!=|=)\s*(.*?)\s*$")
 
 
 # --- label matchers ----------------------------------------------------------------------------
@@ -49,64 +46,23 @@ _MATCHER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]{0,63})\s*(=~|!~|!=|=)\s*(.*?)
 
 @dataclass(frozen=True)
 class Matcher:
-    """One label matcher, Alertmanager style: `label=value`, `!=`, `=~regex`, `!~regex` (anchored)."""
+    """One label matcher (`label=value`, `!=`, `=~regex`, `!~regex`), parsed and matched by matchers.py (RE2)."""
 
     label: str
     op: str
     value: str
-    pattern: re.Pattern | None = None
 
     def matches(self, labels: dict) -> bool:
-        actual = str(labels.get(self.label, ""))
-        if self.op == "=":
-            return actual == self.value
-        if self.op == "!=":
-            return actual != self.value
-        hit = self.pattern.fullmatch(actual) is not None
-        return hit if self.op == "=~" else not hit
+        return matcher_lib.matches_one((self.label, self.op, self.value), labels)
 
 
 def parse_matchers(value, field_name: str = "labels") -> list[Matcher]:
     """Matchers from "team=risk, venue=~X.*" or from [[label, op, value], ...]; ValidationError naming the field."""
     if value in (None, "", []):
         return []
-    if isinstance(value, str):
-        if len(value) > 1000 or bounds.has_control_characters(value):
-            raise ValidationError(f"{field_name}: at most 1000 characters, no control characters", field=field_name)
-        items = [part for part in re.split(r",(?![^{]*})", value) if part.strip()]
-        triples = []
-        for item in items:
-            found = _MATCHER.match(item)
-            if not found:
-                raise ValidationError(f"{field_name}: {item.strip()!r} is not a matcher like team=risk, "
-                                      "team!=ops, venue=~X.* or venue!~X.*", field=field_name)
-            triples.append(found.groups())
-    elif isinstance(value, (list, tuple)):
-        triples = value
-    else:
-        raise ValidationError(f"{field_name}: give matchers as text or a list of [label, op, value]", field=field_name)
-    if len(triples) > MAX_MATCHERS:
-        raise ValidationError(f"{field_name}: at most {MAX_MATCHERS} matchers", field=field_name)
-    out = []
-    for triple in triples:
-        if not isinstance(triple, (list, tuple)) or len(triple) != 3 or not all(isinstance(t, str) for t in triple):
-            raise ValidationError(f"{field_name}: each matcher is [label, op, value] of strings", field=field_name)
-        label, op, text = triple
-        if op not in MATCHER_OPS:
-            raise ValidationError(f"{field_name}: operator {op!r} is not one of {', '.join(MATCHER_OPS)}",
-                                  field=field_name)
-        if not label or len(label) > 64 or len(text) > 200 or bounds.has_control_characters(label + text):
-            raise ValidationError(f"{field_name}: label 1-64 and value at most 200 characters, no control "
-                                  "characters", field=field_name)
-        pattern = None
-        if op in ("=~", "!~"):
-            try:
-                pattern = re.compile(text)
-            except re.error as err:
-                raise ValidationError(f"{field_name}: {text!r} is not a valid regular expression ({err})",
-                                      field=field_name) from None
-        out.append(Matcher(label, op, text, pattern))
-    return out
+    if isinstance(value, str) and len(value) > 1000:
+        raise ValidationError(f"{field_name}: at most 1000 characters", field=field_name)
+    return [Matcher(*m) for m in matcher_lib.parse(value, field_name)]
 
 
 def labels_text(labels: dict) -> str:
@@ -220,7 +176,7 @@ def _iso(value: datetime | None) -> str | None:
 def ack_text(row: AlertInstance, now: datetime) -> str:
     if not is_acknowledged(row, now):
         return "expired" if row.acknowledged_at is not None else ""
-    until = f" until {row.ack_expires_at:%Y-%m-%d %H:%M}" if row.ack_expires_at else ""
+    until = f" until {row.ack_expires_at:%m-%d %H:%M}" if row.ack_expires_at else ""
     return f"{row.acknowledged_by}{until}"
 
 

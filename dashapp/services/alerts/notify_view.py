@@ -26,7 +26,8 @@ def rule_rows() -> list[dict]:
     out = []
     for rule in rules.list_rules():
         row = rules.as_dict(rule)
-        out.append({**row, "enabled_text": "yes" if rule.enabled else "no", "builtin_text": "yes" if rule.builtin else "",
+        out.append({**row, "enabled_text": "yes" if rule.enabled else "no",
+                    "builtin_text": "yes" if rule.builtin else "",
                     "labels_text": inbox.labels_text(rule.labels), "spec_json": json.dumps(row["spec"], indent=2)})
     return out
 
@@ -53,7 +54,8 @@ def silence_rows(now: datetime | None = None) -> list[dict]:
 
 
 def inhibition_rows() -> list[dict]:
-    return [{"id": r.id, "source_text": _matchers_text(r.source_matchers), "target_text": _matchers_text(r.target_matchers),
+    return [{"id": r.id, "source_text": _matchers_text(r.source_matchers),
+             "target_text": _matchers_text(r.target_matchers),
              "equal_text": ", ".join(r.equal or []), "comment": r.comment,
              "edit": {"source_matchers": _matchers_text(r.source_matchers),
                       "target_matchers": _matchers_text(r.target_matchers), "equal": list(r.equal or []),
@@ -104,7 +106,8 @@ def notification_log(status: str | None = None, now: datetime | None = None) -> 
     rule_of = dict(db.session.execute(sa.select(AlertInstance.id, AlertRule.name).join(
         AlertRule, AlertRule.id == AlertInstance.rule_id).where(AlertInstance.id.in_(ids or [-1]))).all())
     return [{"id": r.id, "created_at": r.created_at.isoformat(), "event": r.event, "status": r.status,
-             "reason": r.reason, "contact_point": cps.get(r.contact_point_id, ""), "rule": rule_of.get(r.instance_id, ""),
+             "reason": r.reason, "contact_point": cps.get(r.contact_point_id, ""),
+             "rule": rule_of.get(r.instance_id, ""),
              "alert_id": r.instance_id, "attempts": r.attempts, "last_error": r.last_error} for r in rows]
 
 

@@ -99,7 +99,8 @@ def markdown(incident_id, now: datetime | None = None) -> str:
         lines.append("_Nothing recorded in the window._")
     lines += ["", "## Alerts", ""]
     if pm.alerts:
-        lines += ["| Alert | Rule | Severity | State | Labels | Value | Owner |", "| --- | --- | --- | --- | --- | --- | --- |"]
+        lines += ["| Alert | Rule | Severity | State | Labels | Value | Owner |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
         lines += [f"| {a['id']} | {_md(a['rule'])} | {a['severity']} | {a['state']} | {_md(a['labels'])} | "
                   f"{_value(a['value'])} | "
                   f"{_md(a['owner'])} |" for a in pm.alerts]
