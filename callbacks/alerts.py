@@ -37,6 +37,13 @@ def badge(counts: dict) -> tuple[str, str, str, dict]:
     return f"{unacked}/{firing}", colour, title if firing else "No alert is firing", style
 
 
+def about_alerts(event) -> bool:
+    """False for a pushed event of another topic (ingest batches arrive many times a second; they change no alert)."""
+    if ctx.triggered_id != Shell.LIVE_EVENTS:
+        return True
+    return isinstance(event, dict) and str(event.get("topic", "")).startswith("alerts")
+
+
 def _counts() -> dict:
     return inbox.navbar_counts()
 
@@ -90,7 +97,9 @@ def register() -> None:
                       Output(AlertsBadge.BADGE, "title"), Output(AlertsBadge.BADGE, "style"),
                       Input(Shell.STATUS_INTERVAL, "n_intervals"),
                       Input(Shell.LIVE_EVENTS, "data"))
-    def refresh_badge(_n, _event):
+    def refresh_badge(_n, event):
+        if not about_alerts(event):
+            return (no_update,) * 4
         return badge(snapshots.shared(NAVBAR_VIEW, _counts, BADGE_PERIOD))
 
     @guarded_callback(Perm.VIEW_ALERTS, Output(A.GRID, "rowData"), Output(A.GRID, "columnDefs"),
@@ -100,7 +109,9 @@ def register() -> None:
                       Input(A.STATES, "value"), Input(A.SEVERITIES, "value"), Input(A.OWNER, "value"),
                       Input(A.ACKED, "value"), Input(A.LABELS, "value"), Input(A.TEXT, "value"),
                       Input(A.GROUP_BY, "value"), State(A.GRID, "rowData"))
-    def refresh_inbox(_n, _changed, _event, states, severities, owner, acked, labels, text, group_by, shown):
+    def refresh_inbox(_n, _changed, event, states, severities, owner, acked, labels, text, group_by, shown):
+        if not about_alerts(event):
+            return (no_update,) * 6
         try:
             flt = inbox.make_filter(states, severities, owner, acked, labels, text)
         except ValidationError as err:
