@@ -183,7 +183,7 @@ def register() -> None:
             return (no_update,) * 6
         return (tree(notify_view.policy_tree()), notify_view.contact_point_rows(), notify_view.silence_rows(),
                 notify_view.inhibition_rows(), notify_view.timing_rows(),
-                notify_view.notification_log(status if isinstance(status, str) else None))
+                notify_view.notification_log(status if isinstance(status, str) and status != "any" else None))
 
     @guarded_callback(Perm.ALERTS_ACT, Output(A.N_MESSAGE, "children"), Output(A.N_CHANGED, "data"),
                       Input(A.N_SIL_CREATE, "n_clicks"), Input(A.N_SIL_EXPIRE, "n_clicks"),

@@ -57,7 +57,7 @@ LOG_COLUMNS = [("created_at", "created_at", 165, {}), ("event", "event", 100, {}
 EDIT_WHAT = [("policy", "Notification policy"), ("contact_point", "Contact point"), ("inhibition", "Inhibition rule"),
              ("timing", "Mute/active timing")]
 EDIT_EXAMPLES = {
-    "policy": {"name": "risk desk", "parent_id": 1, "matchers": "team=risk", "contact_point": "in-app",
+    "policy": {"name": "risk desk", "parent_id": 1, "matchers": "team=risk", "contact_point": "Cockpit inbox",
                "group_by": ["alertname"], "group_wait_seconds": 30, "group_interval_seconds": 300,
                "repeat_interval_seconds": 14400, "mute_timings": [], "escalation": []},
     "contact_point": {"name": "desk-webhook", "kind": "webhook", "settings": {"url": "https://hooks.example.com/x"},
@@ -137,7 +137,7 @@ def notifications_tab(can_edit: bool, can_act: bool) -> html.Div:
         html.Div(id=A.N_MESSAGE),
         dbc.Row([
             dbc.Col(_card("Routing tree (policies)", html.Div(id=A.N_TREE, className="small")), md=5),
-            dbc.Col(_card("Contact points", grid(A.N_CP_GRID, CP_COLUMNS, "No contact points.", 200)), md=7),
+            dbc.Col(_card("Contact points", grid(A.N_CP_GRID, CP_COLUMNS, "No contact points.", 160)), md=7),
         ], className="g-3"),
         _card("Silences", silence_form() if can_act else None,
               grid(A.N_SIL_GRID, SILENCE_COLUMNS, "No silences active or planned.", 200)),
@@ -150,8 +150,8 @@ def notifications_tab(can_edit: bool, can_act: bool) -> html.Div:
             "Editing policies, contact points, inhibition and timings needs the risk or admin role.",
             className="small text-body-secondary mb-3", id="al-notify-read-only"),
         _card("Notification log (sent, retried, failed, and not sent with the reason)",
-              dbc.Select(id=A.N_LOG_STATUS, value="", size="sm", className="mb-2 w-auto", options=[
-                  {"label": "every status", "value": ""},
+              dbc.Select(id=A.N_LOG_STATUS, value="any", size="sm", className="mb-2 w-auto", options=[
+                  {"label": "every status", "value": "any"},
                   *[{"label": s, "value": s} for s in ("sent", "suppressed", "retrying", "failed", "queued")]]),
               grid(A.N_LOG_GRID, LOG_COLUMNS, "No notifications yet.", 320)),
     ], className="pt-3")
@@ -181,7 +181,8 @@ def edit_form() -> dbc.Card:
                          className="small text-body-secondary mt-4"), md=7),
     ], className="g-2"), dbc.Textarea(id=A.N_EDIT_JSON, rows=8, className="font-monospace small mb-2",
                                       value=json.dumps(EDIT_EXAMPLES["policy"], indent=2)),
-        html.Div([dbc.Button("Save", id=A.N_EDIT_SAVE, size="sm", color="primary", className="me-1"),
+        html.Div([dbc.Button("Save", id=A.N_EDIT_SAVE, size="sm", color="primary"),
                   dcc.ConfirmDialogProvider(dbc.Button("Delete", size="sm", color="danger", outline=True),
-                                            id=A.N_EDIT_DELETE, message="Delete this object?")]),
+                                            id=A.N_EDIT_DELETE, message="Delete this object?")],
+                 className="d-flex gap-1"),
         card_id=A.N_EDIT_FORM)

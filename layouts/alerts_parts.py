@@ -19,7 +19,7 @@ SNOOZE_FOR = [("30", "30 min"), ("60", "1 hour"), ("240", "4 hours"), ("1440", "
 # (field, catalogue field for the header and format, min width, extras)
 INBOX_COLUMNS = [("severity", "severity", 105, {}), ("state", "alert_state", 110, {}), ("rule", "rule", 170, {}),
                  ("labels", "alert_labels", 220, {"tooltipField": "labels"}), ("value", "alert_value", 95, {}),
-                 ("since", "since", 165, {}), ("owner", "owner", 105, {}), ("ack", "ack", 175, {}),
+                 ("since", "since", 165, {}), ("owner", "owner", 105, {}), ("ack", "ack", 215, {}),
                  ("summary", "summary", 240, {"tooltipField": "summary"}), ("group", "group", 140, {"hide": True})]
 HISTORY_COLUMNS = [("at", "event_at", 165, {}), ("kind", "kind", 95, {}), ("rule", "rule", 160, {}),
                    ("labels", "alert_labels", 200, {"tooltipField": "labels"}), ("from_state", "from_state", 95, {}),

@@ -66,7 +66,7 @@ var STATUS_TONE = {
   // alerts: severities, alert states, incident states
   critical: "danger", high: "warning", info: "info", firing: "danger", recovering: "warning", normal: "success",
   nodata: "secondary", mitigated: "warning", resolved: "success", sent: "success", suppressed: "secondary",
-  retrying: "warning",
+  retrying: "warning", active: "info",
 };
 dagcomponentfuncs.DeskBadge = function (props) {
   const value = props.value === null || props.value === undefined ? "" : String(props.value);

@@ -45,7 +45,7 @@ def seed_screenshot_alerts() -> None:
     acknowledged and an assigned one, an incident with notes, the default routing tree, a silence, an
     inhibition rule, a mute timing and a few notification log rows. Runs inside an app context."""
     from dashapp.services.alerts import inbox, incidents, inhibition, seed, silences, timings
-    from models import Notification
+    from models import ContactPoint, Notification
 
     seed.ensure_defaults("screens")
     now = utcnow()
@@ -69,7 +69,9 @@ def seed_screenshot_alerts() -> None:
                                         "target_matchers": "team=execution", "equal": [],
                                         "comment": "a silent engine explains its execution alerts"})
     timings.save_interval("desk-admin", {"name": "outside NYSE hours", "spec": {"calendar": "XNYS", "when": "closed"}})
+    inbox_cp = db.session.query(ContactPoint).filter_by(name=seed.INBOX).one()
     db.session.add_all([Notification(instance_id=exposure.id, event="firing", status="sent", dedup_key="x",
+                                     contact_point_id=inbox_cp.id,
                                      created_at=now - timedelta(minutes=41), sent_at=now - timedelta(minutes=41),
                                      attempts=1),
                         Notification(instance_id=xnas.id, event="firing", status="suppressed", reason="grouped",

@@ -150,13 +150,13 @@ def _notifications(alert_ids: list[int], start: datetime, end: datetime) -> list
                  Notification.created_at)
     out = []
     for r in rows:
-        target = names.get(r.contact_point_id, "no contact point")
+        target = names.get(r.contact_point_id, "")
         if r.status == "sent":
-            text = f"{r.event} notification sent to {target}"
+            text = f"{r.event} notification sent" + (f" to {target}" if target else "")
         elif r.status == "suppressed":
             text = f"{r.event} notification not sent ({r.reason or 'suppressed'})"
         else:
-            text = f"{r.event} notification to {target} failed: {r.last_error}"
+            text = f"{r.event} notification{f' to {target}' if target else ''} failed: {r.last_error}"
         out.append(Entry(r.sent_at or r.created_at, "notification", r.status, "system", text,
                          f"alert:{r.instance_id}"))
     return out
