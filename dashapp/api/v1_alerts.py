@@ -61,6 +61,14 @@ class IncidentStateBody(_Body):
     note: str = Field("", max_length=500, pattern=NO_CONTROL)
 
 
+class IncidentAlertsBody(_Body):
+    alert_ids: list[int] = Field(..., min_length=1, max_length=200)
+
+
+class CommanderBody(_Body):
+    commander: str = Field(..., max_length=64, pattern=NO_CONTROL)
+
+
 class IncidentNoteBody(_Body):
     note: str = Field(..., min_length=1, max_length=4000, pattern=NO_CONTROL)
 
@@ -247,6 +255,39 @@ def incident_note(incident_id: str):
 
     incidents.add_note(*_who(), _id(incident_id, "incident_id"), body(IncidentNoteBody).note)
     return jsonify(incidents.summary(incidents.get(_id(incident_id, "incident_id"))))
+
+
+@bp.post("/incidents/<incident_id>/alerts")
+@requires(Perm.ALERTS_ACT)
+def incident_link(incident_id: str):
+    """Link more alerts to an incident: {"alert_ids": [...]}."""
+    from dashapp.services.alerts import incidents
+
+    ident = _id(incident_id, "incident_id")
+    incidents.link(*_who(), ident, body(IncidentAlertsBody).alert_ids)
+    return jsonify(incidents.summary(incidents.get(ident)))
+
+
+@bp.post("/incidents/<incident_id>/alerts/<alert_id>/unlink")
+@requires(Perm.ALERTS_ACT)
+def incident_unlink(incident_id: str, alert_id: str):
+    """Take an alert out of an incident (its events leave the timeline)."""
+    from dashapp.services.alerts import incidents
+
+    ident = _id(incident_id, "incident_id")
+    body(NoteBody)
+    incidents.unlink(*_who(), ident, _id(alert_id, "alert_id"))
+    return jsonify(incidents.summary(incidents.get(ident)))
+
+
+@bp.post("/incidents/<incident_id>/commander")
+@requires(Perm.ALERTS_ACT)
+def incident_commander(incident_id: str):
+    """Set the incident commander (an existing user; empty = nobody)."""
+    from dashapp.services.alerts import incidents
+
+    ident = _id(incident_id, "incident_id")
+    return jsonify(incidents.summary(incidents.set_commander(*_who(), ident, body(CommanderBody).commander)))
 
 
 @bp.get("/incidents/<incident_id>/postmortem")

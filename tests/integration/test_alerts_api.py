@@ -73,6 +73,17 @@ def test_incidents_over_rest_with_postmortem_downloads(server, make_user):
                        headers=trader).json["state"] == "mitigated"
     back = client.post(f"/api/v1/incidents/{incident_id}/state", json={"state": "open"}, headers=trader)
     assert back.status_code == 409 and back.json["field"] == "state"
+    second = make_alert(make_rule("var_high", severity="critical"))
+    linked = client.post(f"/api/v1/incidents/{incident_id}/alerts", json={"alert_ids": [second.id]}, headers=trader)
+    assert linked.status_code == 200 and linked.json["alerts"] == 2
+    assert client.post(f"/api/v1/incidents/{incident_id}/alerts", json={"alert_ids": []},
+                       headers=trader).json["field"] == "alert_ids"
+    unlinked = client.post(f"/api/v1/incidents/{incident_id}/alerts/{second.id}/unlink", json={}, headers=trader)
+    assert unlinked.json["alerts"] == 1
+    assert client.post(f"/api/v1/incidents/{incident_id}/commander", json={"commander": "ghost"},
+                       headers=trader).json["field"] == "commander"
+    assert client.post(f"/api/v1/incidents/{incident_id}/commander", json={"commander": "trader1"},
+                       headers=viewer).status_code == 403
     detail = client.get(f"/api/v1/incidents/{incident_id}", headers=viewer).json
     assert detail["incident"]["commander"] == "trader1" and detail["alerts"][0]["id"] == alert.id
     assert [e["kind"] for e in detail["timeline"]][:2] == ["pending", "firing"]
