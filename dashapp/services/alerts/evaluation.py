@@ -10,8 +10,9 @@ write the instances and one AlertEvent per transition, rule by rule, each in its
   (pattern rules: no events = false); one that disappears while normal stays normal.
 - An exception while observing puts the rule's instances (or one instance with the rule's own labels)
   in the Error state with the exception's class and text (credentials in URLs masked); the pass goes on.
-- Quiet instances are written at most every `HEARTBEAT` (value, last_evaluated_at); a transition,
-  a new instance or a severity change is written at once.
+- Quiet instances are written at most every `HEARTBEAT` (value, summary, last_evaluated_at), all of a
+  pass in one bulk UPDATE; a transition, a new instance or a severity change is written at once, in
+  the rule's own transaction.
 - Concurrent evaluators (a runner plus `dashapp alerts evaluate --once`): on PostgreSQL a transaction
   advisory lock per rule serialises them and instances are re-read under it; SQLite has one writer.
 """
@@ -50,6 +51,7 @@ class RuleOutcome:
     transitions: int = 0
     firing: list[int] = field(default_factory=list)  # instance ids that turned firing
     error: str | None = None
+    heartbeats: list[dict] = field(default_factory=list)  # quiet instances' value/summary, written in bulk
 
 
 @dataclass
@@ -155,14 +157,17 @@ def evaluate_all(now: datetime | None = None, force: bool = False, rule_ids: lis
             report.skipped += 1
     existing = _instances([rule.id for rule in due])
     reader = LiveReader(now)
+    heartbeats: list[dict] = []
     for rule in due:
-        outcome = evaluate_rule(rule, now, reader, existing.get(rule.id))
+        outcome = evaluate_rule(rule, now, reader, existing.get(rule.id), defer_heartbeats=True)
         report.evaluated += 1
         report.instances += outcome.instances
         report.transitions += outcome.transitions
         report.firing += outcome.firing
         if outcome.error:
             report.errors[outcome.rule_id] = outcome.error
+        heartbeats += outcome.heartbeats
+    _write_heartbeats(heartbeats)
     report.seconds = time.perf_counter() - started
     if report.transitions:
         publish("alerts", {"kind": "evaluation", "transitions": report.transitions, "firing": report.firing[:50]})
@@ -176,7 +181,7 @@ def _error_text(exc: BaseException) -> str:
 
 
 def evaluate_rule(rule, now: datetime, reader: LiveReader | None = None,
-                  existing: dict[str, InstanceView] | None = None) -> RuleOutcome:
+                  existing: dict[str, InstanceView] | None = None, defer_heartbeats: bool = False) -> RuleOutcome:
     """Observe one rule (an AlertRule or a RuleView) at `now` and apply the state machine to its instances.
     Never raises for the rule's own faults: they become its Error state."""
     rule = rule if isinstance(rule, RuleView) else RuleView.of(rule)
@@ -194,7 +199,11 @@ def evaluate_rule(rule, now: datetime, reader: LiveReader | None = None,
         existing = _instances([rule.id])[rule.id]
     outcome = RuleOutcome(rule.id, error=error)
     changes = _decide(rule, spec, observed, error, existing, now, outcome)
-    if not changes:
+    if all(_quiet(change, existing) for change in changes):
+        outcome.heartbeats = [{"id": c.instance_id, "value": c.state.value, "summary": c.state.summary,
+                               "last_evaluated_at": now} for c in changes]
+        if not defer_heartbeats:  # evaluate_all writes a whole pass's heartbeats at once
+            _write_heartbeats(outcome.heartbeats)
         return outcome
     try:
         _write(rule, spec, observed, error, now, outcome)
@@ -269,6 +278,20 @@ def _decide(rule: RuleView, spec, observed, error, existing: dict[str, InstanceV
             changes.append(Change(view.id if view else None, fp, labels, severity, result.state,
                                   result.transitions, obs.summary[:500]))
     return changes
+
+
+def _quiet(change: Change, existing: dict[str, InstanceView]) -> bool:
+    """Only the value, summary and last_evaluated_at of an existing instance move (no lock needed)."""
+    view = existing.get(change.fingerprint)
+    return view is not None and not change.transitions and view.severity == change.severity
+
+
+def _write_heartbeats(rows: list[dict]) -> None:
+    if not rows:
+        return
+    with unit_of_work() as session:
+        for chunk in range(0, len(rows), 500):
+            session.execute(sa.update(AlertInstance), rows[chunk:chunk + 500])
 
 
 def _write(rule: RuleView, spec, observed, error, now: datetime, outcome: RuleOutcome) -> None:
