@@ -56,12 +56,17 @@ def selected_ids(rows) -> list[int]:
     return [row["id"] for row in rows if isinstance(row, dict) and "id" in row]
 
 
-def act(action: str, ids: list[int], ack_for, assignee, snooze_for, note, title) -> str:
+def act(action: str, ids: list[int], ack_for, assignee, snooze_for, note, title, incident=None) -> str:
     """One button -> the service call per selected alert; returns what to tell the user."""
     actor, role = current_username(), current_role()
     if action == A.CREATE_INCIDENT:
-        incident = incidents.create(actor, role, title or "", "high", ids)
-        return f"Incident {incident.id} opened with {len(ids)} alert(s): see the Incidents tab."
+        created = incidents.create(actor, role, title or "", "high", ids)
+        return f"Incident {created.id} opened with {len(ids)} alert(s): see the Incidents tab."
+    if action == A.LINK:
+        if not incident:
+            raise ValidationError("incident_id: choose an open incident", field="incident_id")
+        linked = incidents.link(actor, role, incident, ids)
+        return f"{len(linked)} alert(s) added to incident {incident}."
     if action == A.RESOLVE:
         inbox.clean_note(note, required=True)  # checked once, before the first alert changes
     done = []
@@ -134,18 +139,24 @@ def register() -> None:
     @guarded_callback(Perm.ALERTS_ACT, Output(A.MESSAGE, "children"), Output(A.CHANGED, "data"),
                       Input(A.ACK, "n_clicks"), Input(A.UNACK, "n_clicks"), Input(A.ASSIGN, "n_clicks"),
                       Input(A.SNOOZE, "n_clicks"), Input(A.SILENCE, "n_clicks"), Input(A.RESOLVE, "n_clicks"),
-                      Input(A.ADD_NOTE, "n_clicks"), Input(A.CREATE_INCIDENT, "n_clicks"),
+                      Input(A.ADD_NOTE, "n_clicks"), Input(A.CREATE_INCIDENT, "n_clicks"), Input(A.LINK, "n_clicks"),
                       State(A.GRID, "selectedRows"), State(A.ACK_FOR, "value"), State(A.ASSIGNEE, "value"),
                       State(A.SNOOZE_FOR, "value"), State(A.NOTE, "value"), State(A.INCIDENT_TITLE, "value"),
-                      prevent_initial_call=True)
+                      State(A.LINK_INCIDENT, "value"), prevent_initial_call=True)
     def act_on_selection(*args):
-        rows, ack_for, assignee, snooze_for, note, title = args[8:14]
+        rows, ack_for, assignee, snooze_for, note, title, incident = args[9:16]
         try:
-            text = act(ctx.triggered_id, selected_ids(rows), ack_for, assignee, snooze_for, note, title)
+            text = act(ctx.triggered_id, selected_ids(rows), ack_for, assignee, snooze_for, note, title, incident)
         except ServiceError as err:
             return notice(err.message, ok=False, element_id="al-error"), uuid.uuid4().hex
         snapshots.invalidate(NAVBAR_VIEW)
         return notice(text, element_id="al-ok"), uuid.uuid4().hex
+
+    @guarded_callback(Perm.ALERTS_ACT, Output(A.LINK_INCIDENT, "options"), Input(A.CHANGED, "data"),
+                      Input(A.TABS, "active_tab"))
+    def open_incidents(_changed, _tab):
+        return [{"label": f"#{i.id} {i.title[:60]}", "value": str(i.id)}
+                for i in incidents.list_incidents(limit=50) if i.state != "resolved"]
 
     @guarded_callback(Perm.VIEW_ALERTS, Output(A.DETAIL, "children"), Input(A.GRID, "selectedRows"),
                       Input(A.CHANGED, "data"), prevent_initial_call=True)

@@ -31,6 +31,8 @@ class AlertsPage:
     ADD_NOTE = "al-add-note"
     INCIDENT_TITLE = "al-incident-title"
     CREATE_INCIDENT = "al-create-incident"
+    LINK_INCIDENT = "al-link-incident"  # an open incident to add the selected alerts to
+    LINK = "al-link"
     MESSAGE = "al-message"
     DETAIL = "al-detail"
     # history

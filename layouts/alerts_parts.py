@@ -119,12 +119,15 @@ def action_bar(usernames: list[str]) -> dbc.Card:
                 dbc.Input(id=A.NOTE, placeholder="note (required to resolve)", maxLength=500, size="sm",
                           autoComplete="off"),
                 dbc.Button("Resolve", id=A.RESOLVE, color="success", size="sm"),
-                dbc.Button("Add note", id=A.ADD_NOTE, color="secondary", outline=True, size="sm")], size="sm"), md=6),
+                dbc.Button("Add note", id=A.ADD_NOTE, color="secondary", outline=True, size="sm")], size="sm"), md=5),
             dbc.Col(dbc.InputGroup([
-                dbc.Input(id=A.INCIDENT_TITLE, placeholder="incident title", maxLength=200, size="sm",
+                dbc.Input(id=A.INCIDENT_TITLE, placeholder="new incident title", maxLength=200, size="sm",
                           autoComplete="off"),
                 dbc.Button("Open incident", id=A.CREATE_INCIDENT, color="danger", outline=True, size="sm")],
-                size="sm"), md=6),
+                size="sm"), md=4),
+            dbc.Col(dbc.InputGroup([
+                dbc.Select(id=A.LINK_INCIDENT, options=[], placeholder="open incident", size="sm"),
+                dbc.Button("Add to it", id=A.LINK, color="danger", outline=True, size="sm")], size="sm"), md=3),
         ], className="g-2"),
     ], className="py-2"), id=A.ACTIONS, className="mb-2")
 

@@ -112,6 +112,16 @@ def test_risk_opens_an_incident_from_an_alert_and_reads_its_timeline(started, co
     href = started.find_element(f"#{A.I_DOWNLOAD_PDF}").get_attribute("href")
     assert href.endswith("/postmortem?format=pdf")
 
+    open_tab(started, "Inbox")
+    click_grid_row(started, A.GRID, "rule", "slippage_high")
+    until(lambda: len(Select(started.find_element(f"#{A.LINK_INCIDENT}")).options) > 0, 20)
+    Select(started.find_element(f"#{A.LINK_INCIDENT}")).select_by_visible_text("#1 Net exposure over limit")
+    click(started, f"#{A.LINK}")
+    started.wait_for_contains_text("#al-ok", "1 alert(s) added to incident 1")
+    open_tab(started, "Incidents")
+    click_grid_row(started, A.I_GRID, "title", "Net exposure over limit")
+    started.wait_for_contains_text(f"#{A.I_ALERTS}", "slippage_high · warning · firing")
+
     fill(started, A.I_NOTE, "follow-up: lower the warn level")
     click(started, f"#{A.I_ADD_NOTE}")
     wait_for_grid_value(started, A.I_TIMELINE, "text", "follow-up: lower the warn level")
@@ -140,10 +150,11 @@ def test_viewer_reads_the_inbox_but_has_no_actions_and_a_crafted_ack_is_refused(
     client.get("/")
     inputs = [{"id": A.ACK, "property": "n_clicks", "value": 1}] + [
         {"id": i, "property": "n_clicks", "value": None}
-        for i in (A.UNACK, A.ASSIGN, A.SNOOZE, A.SILENCE, A.RESOLVE, A.ADD_NOTE, A.CREATE_INCIDENT)]
+        for i in (A.UNACK, A.ASSIGN, A.SNOOZE, A.SILENCE, A.RESOLVE, A.ADD_NOTE, A.CREATE_INCIDENT, A.LINK)]
     states = [{"id": A.GRID, "property": "selectedRows", "value": [{"id": ids["exposure"]}]}] + [
         {"id": i, "property": "value", "value": v} for i, v in (
-            (A.ACK_FOR, ""), (A.ASSIGNEE, None), (A.SNOOZE_FOR, "60"), (A.NOTE, ""), (A.INCIDENT_TITLE, ""))]
+            (A.ACK_FOR, ""), (A.ASSIGNEE, None), (A.SNOOZE_FOR, "60"), (A.NOTE, ""), (A.INCIDENT_TITLE, ""),
+            (A.LINK_INCIDENT, None))]
     output = f"..{A.MESSAGE}.children...{A.CHANGED}.data.."
     refused = call_callback(client, output, inputs, states, triggered=[f"{A.ACK}.n_clicks"])
     assert refused.status_code == 403 and "alerts:act" in refused.json["message"]
