@@ -54,7 +54,7 @@ def grid(grid_id: str, columns, empty_text: str, height: int, **extras) -> dag.A
         id=grid_id,
         columnDefs=[column_def(field, kind=kind, header_name=header, minWidth=width, flex=width,
                                **extras.get(field, {})) for field, header, width, kind in columns],
-        rowData=[], defaultColDef={"sortable": True, "resizable": True},
+        rowData=[], defaultColDef={"sortable": True, "resizable": True, "cellDataType": False},  # no date guessing
         getRowId="params.data.id",
         dashGridOptions={"rowSelection": {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True},
                          "localeText": {"noRowsToShow": empty_text}, "animateRows": False, "tooltipShowDelay": 300},
@@ -90,7 +90,9 @@ def reports_card() -> dbc.Card:
         html.Div(dbc.Button("Run report", id=C.RUN_REPORT, color="primary", size="sm"), className="mb-2"),
         html.Div(id=C.REPORT_MESSAGE),
         grid(C.REPORTS_GRID, REPORT_COLUMNS, "No compliance reports yet: choose one and run it.", 230,
-             files={"cellRenderer": "markdown"}, state={"cellClassRules": STATE_CLASSES}),
+             files={"cellRenderer": "markdown", "wrapText": True, "autoHeight": True,
+                    "cellStyle": {"lineHeight": "1.6", "paddingTop": "6px", "paddingBottom": "6px"}},
+             state={"cellClassRules": STATE_CLASSES}),
         html.Small("Internal best-execution monitoring from the desk's own orders and fills, not a regulatory filing.",
                    className="text-body-secondary"),
     ], "cp-reports-card")
@@ -113,7 +115,7 @@ def retention_card(can_manage: bool) -> dbc.Card:
                                      className="text-body-secondary d-block mb-2")
     return _card("Retention", [
         html.Div(id=C.RETENTION_MESSAGE),
-        grid(C.POLICIES_GRID, POLICY_COLUMNS, "No policies.", 290, enabled={"cellClassRules": STATE_CLASSES}),
+        grid(C.POLICIES_GRID, POLICY_COLUMNS, "No policies.", 335, enabled={"cellClassRules": STATE_CLASSES}),
         html.Div(form, className="mt-2"),
         html.H6("Last runs", className="mt-2"),
         grid(C.RUNS_GRID, RUN_COLUMNS, "No retention run yet: the daily job runs them (or Run retention now).", 200,
@@ -144,7 +146,7 @@ def holds_card(can_manage: bool) -> dbc.Card:
     return _card("Legal holds", [
         html.Div(id=C.HOLD_MESSAGE), form,
         grid(C.HOLDS_GRID, HOLD_COLUMNS, "No legal holds.", 220, status={"cellClassRules": STATE_CLASSES},
-             items={"tooltipField": "items"}, reason={"tooltipField": "reason"}),
+             items={"tooltipField": "items", "wrapText": True, "autoHeight": True}, reason={"tooltipField": "reason"}),
     ], "cp-holds-card")
 
 

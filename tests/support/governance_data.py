@@ -75,3 +75,32 @@ def add_event(when: datetime, message: str = "tick") -> EngineEvent:
     db.session.add(event)
     db.session.flush()
     return event
+
+
+def seed_screenshot_compliance() -> None:
+    """The Compliance page's grids have something to show: two report runs with files, a legal hold, a
+    retention run over old quotes (the screenshot script calls this after seeding its book)."""
+    import uuid
+
+    from dashapp.services.governance import compliance_runs, holds, retention
+    from models import Job, utcnow
+
+    now = utcnow()
+    ref = {"eq": db.session.execute(db.select(Instrument.id).order_by(Instrument.id)).scalar()}
+    for i in range(6):
+        add_quote(ref, now - timedelta(days=45 + i))
+    db.session.commit()
+    holds.create_hold("risk-officer", "Inquiry 2026-14", "regulator request on AAPL routing",
+                      [{"kind": "orders", "instrument_id": ref["eq"]}, {"kind": "quotes", "time_to": (
+                          now - timedelta(days=50)).isoformat()}])
+    retention.run("quotes", "scheduler")
+    quarter = f"{now.year}Q{(now.month - 1) // 3 + 1}"
+    for report, params in (("rule606", {"quarter": quarter}),
+                           ("rts28", {"start": (now - timedelta(days=90)).date(), "end": now.date()})):
+        job = Job(id=str(uuid.uuid4()), job_type=compliance_runs.JOB_TYPE, state="succeeded", queue="reports",
+                  params={"report": report, **{k: str(v) for k, v in params.items()}}, created_by="risk-officer",
+                  created_at=utcnow(), progress=100.0, message="done")
+        db.session.add(job)
+        db.session.commit()
+        job.result = compliance_runs.produce(job.id, report, **params)
+        db.session.commit()
