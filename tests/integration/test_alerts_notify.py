@@ -269,7 +269,13 @@ def test_validation_messages_and_concurrent_dispatchers(server, receiver, mailbo
         contact_points.create_contact_point("risk1", {"name": "x", "kind": "webhook", "settings": {"url": "file:///etc"}})
     with pytest.raises(ValidationError, match="not a valid regular expression"):
         silences.create_silence("risk1", {"matchers": 'desk=~"(eq"', "duration_minutes": 5})
+    with pytest.raises(ValidationError, match="parent_id must be a policy id"):
+        policies.save_policy("risk1", {"parent_id": "1; drop table", "contact_point": "desk webhook"})
+    with pytest.raises(ValidationError, match="at most 20 matchers"):
+        policies.save_policy("risk1", {"parent_id": root.id, "matchers": [f"l{i}=x" for i in range(21)]})
+    before = len(policies.list_policies())
     assert policies.root().group_wait_seconds == 0  # nothing half-written
+    assert len(policies.list_policies()) == before
 
     # A test notification: sent once at once, recorded (event "test"), audited; a refusal is reported.
     from dashapp.cli_commands.alerts import group as alerts_cli

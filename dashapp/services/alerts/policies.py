@@ -242,6 +242,9 @@ def save_policy(actor: str, data: dict, policy_id: int | None = None) -> Notific
     with unit_of_work() as session:
         if policy_id is None:
             parent_id = data.get("parent_id")
+            if parent_id is not None and (isinstance(parent_id, bool) or not isinstance(parent_id, int)
+                                          or not 0 < parent_id < 2**31):
+                raise ValidationError("parent_id must be a policy id (or empty for the root)", field="parent_id")
             if parent_id is not None and session.get(NotificationPolicy, parent_id) is None:
                 raise ValidationError(f"parent policy {parent_id} does not exist", field="parent_id")
             if parent_id is not None and len(children_of(list_policies()).get(parent_id, [])) >= MAX_CHILDREN:
