@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 
-_MODULES: tuple[str, ...] = ("alerts",)
+_MODULES: tuple[str, ...] = ("alerts", "retention")
 
 
 def register(main) -> None:

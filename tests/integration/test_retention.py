@@ -13,6 +13,7 @@ from dashapp.services.errors import ValidationError
 from dashapp.services.governance import archive, holds, retention
 from models import AuditRecord, Fill, Order, Quote, utcnow
 from models.retention import RetentionRun
+from tests.integration.test_cli import Cli
 from tests.support.governance_data import NOW, add_event, add_fill, add_order, add_quote, days_ago, reference
 
 
@@ -82,6 +83,10 @@ def test_audit_retention_cuts_the_oldest_records_and_verify_stays_green(server):
     assert sorted(r["id"] for p in run.files for r in archive.read_part(p)) == chain[:5]
     result = audit.verify_chain()
     assert result.ok, str(result)
+    settings = server.config["COCKPIT_SETTINGS"]
+    cli = Cli(settings.database_url, settings.instance_dir)
+    assert "audit chain OK" in cli("audit", "verify")  # what operators run
+    assert "Case C (active" in cli("retention", "holds") and "audit" in cli("retention", "preview")
     audit.record("alice", "after.cut", "", {})
     db.session.commit()
     assert audit.verify_chain().ok
