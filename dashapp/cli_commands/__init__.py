@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 
-_MODULES: tuple[str, ...] = ("alerts", "retention")
+_MODULES: tuple[str, ...] = ("alerts", "retention", "models")
 
 
 def register(main) -> None:
