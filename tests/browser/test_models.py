@@ -106,16 +106,22 @@ def test_viewer_sees_everything_but_no_buttons(started, cockpit):
     started.wait_for_contains_text(f"#{ids.DRIFT_NOTE}", "features drifted", timeout=30)
     started.wait_for_element("#mdl-decision-title")
     assert started.get_logs() == []
-    # A crafted callback POST for the promote callback, from the viewer's own browser session
-    status = started.driver.execute_async_script("""
+    # Crafted callback POSTs from the viewer's own session, naming the real retrain and promote callbacks
+    # (their output strings from /_dash-dependencies): the server refuses both.
+    statuses = started.driver.execute_async_script("""
         const done = arguments[arguments.length - 1];
-        const csrf = (document.cookie.match(/_csrf_token=([^;]+)/) || [])[1] || '';
-        fetch('/_dash-update-component', {method: 'POST', headers: {'Content-Type': 'application/json',
-              'X-CSRFToken': decodeURIComponent(csrf)},
-          body: JSON.stringify({output: '..mdl-action-msg.children...mdl-changed.data@' + 'x..', outputs: [],
-                                inputs: [{id: 'mdl-promote', property: 'n_clicks', value: 1}], changedPropIds: ['mdl-promote.n_clicks'],
-                                state: []})}).then(r => done(r.status));""")
-    assert status in (400, 403), status
+        const csrf = decodeURIComponent((document.cookie.match(/_csrf_token=([^;]+)/) || [])[1] || '');
+        fetch('/_dash-dependencies').then(r => r.json()).then(deps => Promise.all(
+            ['mdl-retrain', 'mdl-promote'].map(button => {
+                const cb = deps.find(d => d.inputs.some(i => i.id === button));
+                return fetch('/_dash-update-component', {method: 'POST', headers: {
+                        'Content-Type': 'application/json', 'X-CSRFToken': csrf},
+                    body: JSON.stringify({output: cb.output, outputs: [], changedPropIds: [button + '.n_clicks'],
+                        inputs: cb.inputs.map(i => ({id: i.id, property: i.property, value: 1})),
+                        state: cb.state.map(s => ({id: s.id, property: s.property, value: 'x'}))})})
+                    .then(r => r.status);
+            }))).then(done);""")
+    assert statuses == [403, 403], statuses
     with cockpit.db():
         from dashapp.services.models import registry
 
