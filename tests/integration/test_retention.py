@@ -121,3 +121,39 @@ def test_engine_events_policy_edit_is_bounded_and_audited(server):
     from models import EngineEvent
     assert ids(EngineEvent) == {kept}
     assert [r.details for r in audit.query(action="retention.policy")][0]
+
+
+def test_export_and_report_files_go_with_their_rows_and_a_time_range_hold_keeps_them(server):
+    from pathlib import Path
+
+    from models import Job, ReportRun
+
+    instance = Path(server.config["COCKPIT_SETTINGS"].instance_dir)
+    (instance / "exports").mkdir(parents=True, exist_ok=True)
+    (instance / "reports" / "2025").mkdir(parents=True, exist_ok=True)
+    jobs = []
+    for i, age in enumerate((400, 420, 10)):
+        job = Job(id=f"00000000-0000-4000-8000-00000000000{i}", job_type="export", state="succeeded",
+                  params={}, created_by="trader1", created_at=days_ago(age), queue="jobs",
+                  result={"file": f"job{i}.csv"})
+        (instance / "exports" / f"job{i}.csv").write_text("a,b\n")
+        jobs.append(job)
+    run = ReportRun(report_type="risk_daily", created_at=days_ago(500), file_name="2025/old.pdf",
+                    files=[{"format": "pdf", "name": "2025/old.pdf", "sha256": "x", "size": 1}])
+    (instance / "reports" / "2025" / "old.pdf").write_bytes(b"%PDF")
+    db.session.add_all([*jobs, run])
+    db.session.commit()
+    holds.create_hold("risk1", "Case D", "exports of that week",
+                      [{"kind": "exports", "time_from": days_ago(425), "time_to": days_ago(415)}])
+    with pytest.raises(ValidationError) as err:  # export jobs have uuids: held by time range only
+        holds.create_hold("risk1", "Case E", "x", [{"kind": "exports", "record_id": 1}])
+    assert err.value.field == "record_id"
+
+    runs = retention.run_all("scheduler", now=NOW + timedelta(days=200), kinds=["exports", "report_files"])
+    assert [(r.kind, r.deleted, r.held) for r in runs] == [("exports", 1, 1), ("report_files", 1, 0)]
+    db.session.expire_all()
+    left = set(db.session.execute(sa.select(Job.id).where(Job.job_type == "export")).scalars())
+    assert left == {jobs[1].id, jobs[2].id}
+    assert not (instance / "exports" / "job0.csv").exists() and (instance / "exports" / "job1.csv").exists()
+    assert not (instance / "reports" / "2025" / "old.pdf").exists()
+    assert archive.read_part(runs[1].files[0])[0]["file_name"] == "2025/old.pdf"
