@@ -23,3 +23,6 @@ def register(server: Flask) -> None:
     from dashapp.api.v1_models import bp as models_bp  # model registry: signal, live-at, promote, rollback
     csrf.exempt(models_bp)  # as api_v1: cookie sessions are checked in auth.install_guards
     server.register_blueprint(models_bp, url_prefix="/api/v1")
+    from dashapp.api.v1_approvals import bp as approvals_bp  # four-eyes requests: list, approve, reject, cancel
+    csrf.exempt(approvals_bp)  # as api_v1: cookie sessions are checked in auth.install_guards
+    server.register_blueprint(approvals_bp, url_prefix="/api/v1")

@@ -236,3 +236,32 @@ def test_wrong_roles_get_403_on_governance_callbacks(dash_app, client_as):
     page = viewer.get("/security")
     assert page.status_code == 200  # the shell; its layout callback answers "not allowed" (pages.py)
     time.sleep(0)
+
+
+def test_approvals_over_rest_refuse_the_requester_and_tokens_and_run_for_another(dash_app, client_as):
+    from dashapp.services import tokens
+
+    ada, alan = client_as("admin", "ada"), client_as("admin", "alan")
+    with dash_app.server.app_context():
+        said = controls.set_trading_mode("ada", "admin", "live", "go-live rehearsal")
+        _, token = tokens.create_token("test", users.find_by_username("alan").id, "alan's script")
+    assert "another admin must approve" in said
+    listed = ada.get("/api/v1/approvals").json["items"]
+    assert [(i["action"], i["may_approve"]) for i in listed] == [("trading_mode.live", False)]
+    request_id = listed[0]["id"]
+    own = ada.post(f"/api/v1/approvals/{request_id}/approve", headers=csrf_header(ada))
+    assert own.status_code == 403 and "four-eyes" in own.json["message"]
+    machine = dash_app.server.test_client().post(f"/api/v1/approvals/{request_id}/approve",
+                                                 headers={"Authorization": f"Bearer {token}"})
+    assert machine.status_code == 403 and machine.json["mfa"] == "token"
+    assert ada.post("/api/v1/approvals/0/approve", headers=csrf_header(ada)).status_code == 422
+    bad = alan.post(f"/api/v1/approvals/{request_id}/reject", json={"reason": "no\x07"}, headers=csrf_header(alan))
+    assert bad.status_code == 422 and bad.json["field"] == "reason"
+    viewer = client_as("viewer", "val")
+    assert viewer.get("/api/v1/approvals").json["items"] == []  # filtered to what the role may see
+    refused = viewer.post(f"/api/v1/approvals/{request_id}/approve", headers=csrf_header(viewer))
+    assert refused.status_code == 403
+    done = alan.post(f"/api/v1/approvals/{request_id}/approve", headers=csrf_header(alan))
+    assert done.status_code == 200 and done.json["state"] == "executed" and done.json["decided_by"] == "alan"
+    with dash_app.server.app_context():
+        assert controls.engine_view().trading_mode == "live"
