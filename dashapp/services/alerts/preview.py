@@ -1,7 +1,8 @@
 """Replay a rule over the stored history before it is enabled: "would have fired N times this week".
 
 The rule's own observation code (observe.py) runs at evenly spaced instants over the last `days`
-days (at most `max_steps` of them, never closer than the rule's `every_seconds`), reading a
+days (at most `max_steps` of them, never closer than the rule's `every_seconds`; a pattern rule also at
+every event's instant, so a burst shorter than a step is counted), reading a
 `HistoryReader` instead of live sources: a metric's "current" value at an instant is its newest stored
 point at or before it (if not older than `stale_seconds`), history and events are sliced from one
 fetch of the whole span. The state machine (state.py) then runs exactly as in evaluation, so the
@@ -125,8 +126,7 @@ def preview(kind: str, spec: dict, *, name: str = "preview", labels: dict | None
     label_of: dict[str, dict] = {}
     result = Preview(0, start=start, end=end, step_seconds=step)
     open_episode: dict[str, Episode] = {}
-    at = start
-    while at <= end:
+    for at in _instants(kind, checked, reader, start, end, step):
         reader.now = at
         try:
             observed = observe(kind, checked, reader)
@@ -150,13 +150,25 @@ def preview(kind: str, spec: dict, *, name: str = "preview", labels: dict | None
         firing = sum(1 for s in states.values() if s.state in (sm.FIRING, sm.RECOVERING))
         result.series.append((at, firing, max(values) if values else None))
         result.steps += 1
-        at += timedelta(seconds=step)
     if result.fired_count == 0:
         result.note = f"would not have fired in the last {days:g} days"
     else:
         result.note = f"would have fired {result.fired_count} time{'s' if result.fired_count != 1 else ''} " \
                       f"in the last {days:g} days"
     return result
+
+
+def _instants(kind: str, spec, reader: HistoryReader, start: datetime, end: datetime, step: int) -> list[datetime]:
+    """Evenly spaced instants; for a pattern rule also the instant of every event (at most MAX_STEPS more), so a
+    burst shorter than the step is still counted at its peak."""
+    count = int((end - start).total_seconds() // step) + 1
+    instants = sorted({start + timedelta(seconds=step * i) for i in range(count)} | {end})  # `end` = now, always
+    if kind == "pattern":
+        times = sorted({e.at for e in reader.events(spec.source, start, end)})
+        if len(times) > MAX_STEPS:
+            times = [times[int(i * len(times) / MAX_STEPS)] for i in range(MAX_STEPS)]
+        instants = sorted(set(instants) | set(times))
+    return instants
 
 
 def _advance(states, fp, obs, at, pending, keep, result: Preview, open_episode: dict, label_of: dict) -> None:
