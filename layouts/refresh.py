@@ -9,6 +9,7 @@ from dash import html
 
 from dashapp.services.preferences import (DEFAULT_REFRESH, DEFAULT_TIME_RANGE, REFRESH_LABELS, TIME_RANGE_LABELS)
 from layouts import ids
+from layouts.alerts_ids import AlertsPage
 
 # path -> (page key, [(interval id, the page's own cadence in ms)]). Only the intervals that keep a
 # view current are listed; progress polls of a job the user launched keep their pace.
@@ -20,6 +21,7 @@ PAGE_INTERVALS: dict[str, tuple[str, list[tuple[str, int]]]] = {
     "/reports": ("reports", [(ids.Reports.INTERVAL, 5000)]),
     "/exports": ("exports", [(ids.Exports.INTERVAL, 2000)]),
     "/backtests": ("backtests", [(ids.Backtests.LIVE_INTERVAL, 15000)]),
+    "/alerts": ("alerts", [(AlertsPage.INTERVAL, 5000)]),
 }
 
 
