@@ -45,6 +45,14 @@ def test_rule_and_silence_editing_follow_the_matrix(dash_app, client_as):
         refused = _rule_call(client_as(role), A.R_CREATE, spec)
         assert refused.status_code == 403 and "alerts:rules_edit" in refused.json["message"], role
     assert _silence_call(client_as("viewer"), "team=risk").status_code == 403
+    buttons = (A.ACK, A.UNACK, A.ASSIGN, A.SNOOZE, A.SILENCE, A.RESOLVE, A.ADD_NOTE, A.CREATE_INCIDENT, A.LINK)
+    ack = call_callback(client_as("viewer"), f"..{A.MESSAGE}.children...{A.CHANGED}.data..",
+                        [{"id": b, "property": "n_clicks", "value": 1 if b == A.ACK else None} for b in buttons],
+                        [{"id": A.GRID, "property": "selectedRows", "value": [{"id": 1}]}]
+                        + [{"id": i, "property": "value", "value": None} for i in (
+                            A.ACK_FOR, A.ASSIGNEE, A.SNOOZE_FOR, A.NOTE, A.INCIDENT_TITLE, A.LINK_INCIDENT)],
+                        triggered=[f"{A.ACK}.n_clicks"])
+    assert ack.status_code == 403 and "alerts:act" in ack.json["message"]
 
     risk = client_as("risk")
     bad = _rule_call(risk, A.R_CREATE, {**spec, "within_seconds": 0})
