@@ -142,6 +142,7 @@ def beat_schedule(settings: Settings) -> dict:
     reports = float(worker_option(settings, "report_schedules_every_seconds", "30"))
     risk = risk_period(settings)
     retention = float(worker_option(settings, "retention_every_seconds", "86400"))
+    shadow = float(worker_option(settings, "model_shadow_every_seconds", "300"))
     return {
         "reap-stale-jobs": {"task": REAP_STALE_JOBS, "schedule": reap, "options": {"expires": reap}},
         "health-check": {"task": LAUNCH_SCHEDULED_JOB, "schedule": check, "args": ("health_check", None, check),
@@ -154,6 +155,9 @@ def beat_schedule(settings: Settings) -> dict:
         # Retention policies (archive to Parquet, then delete; legal holds win), once a day (D85).
         "retention": {"task": LAUNCH_SCHEDULED_JOB, "schedule": retention,
                       "args": ("retention", None, retention), "options": {"expires": 3600}},
+        # Champion and challenger on the newest bars, recorded in shadow (docs/MODELS.md, D77).
+        "model-shadow": {"task": LAUNCH_SCHEDULED_JOB, "schedule": shadow, "args": ("model_shadow", None, shadow),
+                         "options": {"expires": shadow}},
     }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import deque
 from datetime import datetime, timezone
 
+import pytest
 import sqlalchemy as sa
 
 from dashapp.extensions import db
@@ -83,3 +84,29 @@ def test_the_paper_engines_model_strategy_follows_the_champion(server, db_backen
     expected = registry.get_model(seed.DEMO_MODEL)
     assert out is not None and out.direction in (-1, 0, 1)
     assert any(s["code"] == "ML" for s in engine.reference["strategies"]) and expected.symbol == "AAPL"
+
+
+def test_the_scheduled_shadow_job_records_both_aliases(server, db_backend):
+    if db_backend != "sqlite":
+        pytest.skip("the job only calls shadow.run, whose SQL the signal test covers on both databases")
+    from dashapp.services import jobs
+
+    seed.seed_demo_model()
+    v1 = registry.get_version(seed.DEMO_MODEL, 1)
+    registry.register_version(seed.DEMO_MODEL, registry.load_estimator(v1), actor="test", train_start=v1.train_start,
+                              train_end=v1.train_end, features=list(v1.features), params=dict(v1.params), metrics={},
+                              gates=list(v1.gates), seed=2, trials=2, job_id=None)
+
+    class Ctx:
+        lines: list = []
+
+        def progress(self, pct, message=""):
+            self.lines.append(message)
+
+        def log(self, line):
+            self.lines.append(line)
+
+    spec = jobs.job_type("model_shadow")
+    out = spec.handler(Ctx(), spec.params(bars=20))
+    assert out == {"recorded": {seed.DEMO_MODEL: 20}}  # the challenger's 20 bars (the champion's were seeded)
+    assert spec.handler(Ctx(), spec.params(bars=20)) == {"recorded": {seed.DEMO_MODEL: 0}}
