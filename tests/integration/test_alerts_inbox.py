@@ -143,3 +143,43 @@ def test_filters_groups_counts_and_history(server, make_user):
     with pytest.raises(ValidationError) as err:
         history.search(rule="no-such-rule")
     assert err.value.field == "rule"
+
+
+# --- with the real evaluation (services/alerts/evaluation.py) ---------------------------------------
+
+_SAMPLES: list = []
+
+
+def _register_metric():
+    from dashapp.services.alerts import metrics
+    from dashapp.services.alerts.metrics import MetricSource
+
+    if metrics.metric("test.inbox_value") is None:
+        metrics.register_metric(MetricSource("test.inbox_value", "Inbox test value", "count", ("k",),
+                                             lambda now: list(_SAMPLES), lambda start, end: []))
+
+
+def test_evaluation_keeps_the_ack_expiry_and_a_manual_resolve_starts_a_new_episode(server, make_user):
+    from dashapp.services.alerts import evaluation, rules
+    from dashapp.services.alerts.metrics import Sample
+
+    _register_metric()
+    rule = rules.create_rule("risk1", {"name": "Inbox eval", "kind": "threshold",
+                                       "spec": {"metric": "test.inbox_value", "op": ">", "value": 10}})
+    _SAMPLES[:] = [Sample({"k": "a"}, 50.0)]
+    t0 = utcnow()
+    evaluation.evaluate_all(t0, force=True)
+    [row] = inbox.list_alerts(inbox.make_filter(rule_id=rule.id), now=t0)
+    assert row["state"] == "firing" and row["episode"] == 1
+    inbox.acknowledge("trader1", "trader", row["id"], expires=60, now=t0)
+    for seconds in (5, 10, 15):
+        evaluation.evaluate_all(t0 + timedelta(seconds=seconds), force=True)
+    db.session.expire_all()
+    alert = inbox.get_instance(row["id"])
+    assert alert.ack_expires_at == t0 + timedelta(minutes=60) and alert.acknowledged_by == "trader1"
+    inbox.resolve("trader1", "trader", row["id"], "restarted the feed", now=t0 + timedelta(seconds=20))
+    evaluation.evaluate_all(t0 + timedelta(seconds=25), force=True)  # still over 10: a new episode
+    db.session.expire_all()
+    alert = inbox.get_instance(row["id"])
+    assert (alert.state, alert.episode, alert.acknowledged_at) == ("firing", 2, None)
+    _SAMPLES.clear()
