@@ -191,7 +191,8 @@ def _fmt(v) -> str:
     return "—" if v is None else str(v)
 
 
-METRIC_LABELS = {"oos_sharpe": "OOS Sharpe (annualised)", "oos_hit_rate": "OOS hit rate", "oos_brier": "OOS Brier score",
+METRIC_LABELS = {"oos_sharpe": "OOS Sharpe (annualised)", "oos_hit_rate": "OOS hit rate",
+                 "oos_brier": "OOS Brier score",
                  "deflated_sharpe": "Deflated Sharpe ratio", "dsr_sr0": "Expected max Sharpe of the trials (per day)",
                  "trials": "Configurations tried", "trial_sharpes": "Their OOS Sharpes", "var_99": "VaR 99% (1 day)",
                  "max_drawdown": "Max drawdown", "dm_statistic": "DM statistic (HLN)",

@@ -57,7 +57,8 @@ def drift_note(report: dict) -> html.Div:
              f"prediction drift KS {report['prediction_ks']:.3f}, PSI {report['prediction_psi']:.3f}",
              f"hit rate after the window {report['hit_rate_now']:.1%} vs out of sample {report['hit_rate_oos']:.1%}"
              if report.get("hit_rate_now") is not None and report.get("hit_rate_oos") is not None else "",
-             f"model age {report['age_days']:.1f} days; its training window ended {report['data_age_days']:.0f} days ago"]
+             f"model age {report['age_days']:.1f} days; its training window ended "
+             f"{report['data_age_days']:.0f} days ago"]
     return html.Div([html.Div(p) for p in parts if p], id="mdl-drift-summary")
 
 

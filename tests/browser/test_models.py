@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from dash.testing.wait import until
 
 from layouts.models import ids
-from tests.browser.conftest import click, click_grid_row, login_as, url, wait_for_grid_value
+from tests.browser.conftest import click, click_grid_row, login_as, wait_for_grid_value
 from tests.support.worker import celery_worker
 
 FAIL = [{"name": n, "label": n.replace("_", " "), "passed": n != "deflated_sharpe", "value": 0.1, "threshold": 0.5,

@@ -44,8 +44,9 @@ def run(name: str, bars: int = 250) -> int:
             probs = est.predict_proba(frame[version.features].to_numpy())[:, 1]
             signals = np.sign(probs - 0.5).astype(int)
             pnl = np.r_[0.0, signals[:-1] * returns[1:]]
+            first = frame.index[0].to_pydatetime()
             known = set(session.execute(sa.select(MlShadowSignal.ts).where(
-                MlShadowSignal.version_id == version.id, MlShadowSignal.ts >= frame.index[0].to_pydatetime())).scalars())
+                MlShadowSignal.version_id == version.id, MlShadowSignal.ts >= first)).scalars())
             for i, ts in enumerate(frame.index):
                 when = ts.to_pydatetime()
                 if when in known:
