@@ -31,7 +31,7 @@ def layout(**_):
 
 
 def _card(title: str, body, body_id: str | None = None, extra=None) -> dbc.Card:
-    header = dbc.CardHeader(html.Div([html.Span(title, className="fw-semibold"), extra or ""],
+    header = dbc.CardHeader(html.Div([html.Span(title, className="fw-semibold"), extra if extra is not None else ""],
                                      className="d-flex justify-content-between align-items-center"))
     return dbc.Card([header, dbc.CardBody(body, id=body_id) if body_id else dbc.CardBody(body)], className="h-100")
 

@@ -130,7 +130,7 @@ def _alerter_from_setting(now: datetime, timing: heartbeats.Timing) -> list[Inst
     detail = value if isinstance(value, dict) else {}
     return [InstanceHealth("alerter", str(detail.get("instance") or detail.get("host") or "alerter"),
                            instance_state(age, False, slow), str(detail.get("host", "")), int(detail.get("pid") or 0),
-                           "", beat_at, age, None, {})]
+                           heartbeats.version(), beat_at, age, None, dict(detail))]
 
 
 def _summary(service: str, instances: list[InstanceHealth]) -> str:
