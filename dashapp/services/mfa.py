@@ -10,7 +10,8 @@ codes, replay protection and the fresh-verification window that privileged actio
   session proved a code within the window (default 5 minutes, Admin page setting).
 * MFA applies to a user who enrolled, or whose role the admin marked "requires MFA" (such a user is
   refused every privileged action until enrolled). Bearer tokens are machines: they cannot prove a
-  second factor, so MFA-guarded actions are refused to them. Outside a web request (the CLI on the
+  second factor, so MFA-guarded actions are refused to a token whose user MFA applies to (the same
+  rule as for that user's browser session). Outside a web request (the CLI on the
   host, a worker job) there is no session to step up: the host's own access control is the boundary.
 """
 from __future__ import annotations
@@ -302,12 +303,12 @@ def require_fresh(user, action: str) -> None:
     """Raise MfaRequired unless the current caller may do `action` without a (new) code now."""
     if not has_request_context():
         return  # CLI on the host or a worker job: no interactive session to step up (module docstring)
-    if g.get("api_user") is not None:
-        raise MfaRequired(f"{action} needs a fresh two-factor code, which an API token cannot give: do it from a "
-                          "signed-in browser session", action=action, why="token")
     user = _user(user)
     if not applies_to(user):
         return
+    if g.get("api_user") is not None:
+        raise MfaRequired(f"{action} needs a fresh two-factor code, which an API token cannot give: do it from a "
+                          "signed-in browser session", action=action, why="token")
     if not is_enrolled(user):
         raise MfaRequired(f"your role requires two-factor authentication for {action}: set up an authenticator "
                           "on /account first", action=action, why="not_enrolled")

@@ -245,6 +245,7 @@ def test_approvals_over_rest_refuse_the_requester_and_tokens_and_run_for_another
     with dash_app.server.app_context():
         said = controls.set_trading_mode("ada", "admin", "live", "go-live rehearsal")
         _, token = tokens.create_token("test", users.find_by_username("alan").id, "alan's script")
+        mfa.set_required_roles("test", ["admin"])  # a token cannot give the code the admin role now needs
     assert "another admin must approve" in said
     listed = ada.get("/api/v1/approvals").json["items"]
     assert [(i["action"], i["may_approve"]) for i in listed] == [("trading_mode.live", False)]
@@ -261,6 +262,8 @@ def test_approvals_over_rest_refuse_the_requester_and_tokens_and_run_for_another
     assert viewer.get("/api/v1/approvals").json["items"] == []  # filtered to what the role may see
     refused = viewer.post(f"/api/v1/approvals/{request_id}/approve", headers=csrf_header(viewer))
     assert refused.status_code == 403
+    with dash_app.server.app_context():
+        mfa.set_required_roles("test", [])
     done = alan.post(f"/api/v1/approvals/{request_id}/approve", headers=csrf_header(alan))
     assert done.status_code == 200 and done.json["state"] == "executed" and done.json["decided_by"] == "alan"
     with dash_app.server.app_context():

@@ -20,7 +20,7 @@ from flask import current_app
 
 from dashapp.extensions import db
 from dashapp.security.permissions import Perm, has_permission
-from dashapp.services import audit
+from dashapp.services import audit, mfa
 from dashapp.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from dashapp.services.unit_of_work import unit_of_work
 from models import MlAliasHistory, MlModel, MlModelAlias, MlModelVersion, utcnow
@@ -264,6 +264,7 @@ def promote(actor: str, role: str | None, name: str, version: int, reason: str, 
         raise PermissionDenied(f"your role ({role}) lacks the permission {Perm.MODELS_PROMOTE.value} "
                                f"needed to {action} a model")
     reason = check_reason(reason)
+    mfa.require_fresh(actor, f"model {action}")  # a fresh second factor in a browser session (GOVERNANCE.md)
     with unit_of_work() as session:
         model = get_model(name)
         session.execute(sa.select(MlModel.id).where(MlModel.id == model.id).with_for_update())
