@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import importlib
 
-_MODULES: tuple[str, ...] = ("alerts", "retention", "models")
+_MODULES: tuple[str, ...] = ("alerts", "retention", "models", "governance", "logs")
 
 
 def register(main) -> None:
