@@ -137,3 +137,20 @@ def test_process_files_log_every_field_with_context_and_no_secrets(tmp_path, mon
     text = json.dumps(second)
     assert "hunter2" not in text and "abcdef123456" not in text and "zzzzzzzz" not in text
     assert logs.search(tmp_path, logs.parse_query({"job_id": "job-7"})).rows[0]["message"] == "working on it"
+
+
+def test_cli_search_reads_the_files_without_a_database(tmp_path):
+    from click.testing import CliRunner
+
+    from dashapp.cli import main
+
+    now = datetime.now(timezone.utc)
+    line = json.dumps({"time": now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z", "level": "ERROR", "process": "web",
+                       "logger": "cockpit.access", "message": "POST /api/v1/ingest/orders 500", "request_id": "r-cli",
+                       "user": "paper-engine", "job_id": None, "order_id": None})
+    _write(tmp_path / "logs", "web.jsonl", [line])
+    env = {"COCKPIT_INSTANCE_DIR": str(tmp_path), "SECRET_KEY": "k", "DATABASE_URL": "sqlite:///nowhere.sqlite"}
+    out = CliRunner().invoke(main, ["logs", "search", "--request-id", "r-cli"], env=env)
+    assert out.exit_code == 0 and "POST /api/v1/ingest/orders 500  [request_id=r-cli user=paper-engine]" in out.output
+    bad = CliRunner().invoke(main, ["logs", "search", "--job-id", "not a job"], env=env)
+    assert bad.exit_code == 1 and "job_id" in bad.output
