@@ -61,7 +61,7 @@ def policy(kind: str) -> Policy:
 
 
 def _check_kind(kind: str) -> None:
-    if kind not in SPECS:
+    if not isinstance(kind, str) or kind not in SPECS:
         raise ValidationError(f"kind must be one of {', '.join(RUN_ORDER)}, not {kind!r}", field="kind")
 
 
@@ -175,12 +175,11 @@ def _one_batch(run_id: int, kind: str, cutoff: datetime, now: datetime, batch_si
     with unit_of_work() as session:
         if kind == "audit":
             audit.lock_chain(session)  # no append between choosing the prefix and moving the cut
-        ids = session.execute(sa.select(spec.id_col).where(*_deletable(kind, cutoff))
-                              .order_by(spec.id_col).limit(batch_size)).scalars().all()
-        if not ids:
+        rows = [dict(r) for r in session.execute(sa.select(spec.table).where(*_deletable(kind, cutoff))
+                                                 .order_by(spec.id_col).limit(batch_size)).mappings()]
+        if not rows:
             return False
-        rows = [dict(r) for r in session.execute(sa.select(spec.table).where(spec.id_col.in_(ids))
-                                                 .order_by(spec.id_col)).mappings()]
+        ids = [row["id"] for row in rows]
         part = archive.write_part(kind, now.date(), spec.table, rows)
         if kind == "audit":
             deleted = _delete_audit_prefix(session, rows)
