@@ -77,10 +77,15 @@ def process_name() -> str:
     for name in (os.environ.get("COCKPIT_PROCESS_NAME"), os.environ.get("SUPERVISOR_PROCESS_NAME")):
         if name and PROCESS_NAME.match(name.lower()):
             return name.lower()
-    argv = " ".join(sys.argv[:6])
-    for marker, name in (("gunicorn", "web"), (" worker", "worker"), (" beat", "beat"), ("engine supervise",
-                         "engine-supervisor"), ("engine run", "engine"), ("alerts run", "alerter")):
-        if marker in argv:
+    words = [word.rsplit("/", 2)[-2] if word.endswith("__main__.py") else word.rsplit("/", 1)[-1]
+             for word in sys.argv[:8]]  # `python -m celery` shows as .../celery/__main__.py
+    if "gunicorn" in words:
+        return "web"
+    if "celery" in words:
+        return "beat" if "beat" in words else "worker"
+    for pair, name in ((("engine", "supervise"), "engine-supervisor"), (("engine", "run"), "engine"),
+                       (("alerts", "run"), "alerter")):
+        if any(words[i:i + 2] == list(pair) for i in range(len(words) - 1)):
             return name
     return "app"
 

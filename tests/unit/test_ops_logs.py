@@ -154,3 +154,20 @@ def test_cli_search_reads_the_files_without_a_database(tmp_path):
     assert out.exit_code == 0 and "POST /api/v1/ingest/orders 500  [request_id=r-cli user=paper-engine]" in out.output
     bad = CliRunner().invoke(main, ["logs", "search", "--job-id", "not a job"], env=env)
     assert bad.exit_code == 1 and "job_id" in bad.output
+
+
+@pytest.mark.parametrize("argv, name", [
+    (["/v/celery/__main__.py", "-A", "workers.main:celery", "beat", "-s", "x"], "beat"),
+    (["/v/bin/celery", "-A", "workers.main:celery", "worker", "-Q", "jobs"], "worker"),
+    (["/v/gunicorn/__main__.py", "wsgi:app"], "web"),
+    (["/v/dashapp/cli.py", "engine", "supervise"], "engine-supervisor"),
+    (["/v/dashapp/cli.py", "engine", "run"], "engine"),
+    (["pytest", "-q"], "app"),
+])
+def test_process_name_from_the_command_line(monkeypatch, argv, name):
+    monkeypatch.delenv("COCKPIT_PROCESS_NAME", raising=False)
+    monkeypatch.delenv("SUPERVISOR_PROCESS_NAME", raising=False)
+    monkeypatch.setattr("sys.argv", argv)
+    assert log_files.process_name() == name
+    monkeypatch.setenv("SUPERVISOR_PROCESS_NAME", "worker-2")  # `dashapp up` names its programs
+    assert log_files.process_name() == "worker-2"
