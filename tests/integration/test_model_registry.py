@@ -83,9 +83,21 @@ def test_live_at_across_promotion_and_rollback(server):
     assert registry.versions("m1")[0]["failed_gates"] == "deflated_sharpe"
 
 
-def test_retrain_registers_a_reproducible_challenger(server, db_backend):
-    if db_backend != "sqlite":
-        pytest.skip("training is database-independent; the registry's SQL runs on both in the test above")
+@pytest.fixture
+def sqlite_server(tmp_path):
+    """SQLite only: training is database-independent and the registry's SQL runs on both in the test above."""
+    from dashapp import create_server
+    from tests.conftest import make_settings, upgrade_database
+
+    app = create_server(make_settings(tmp_path, f"sqlite:///{tmp_path / 'models.sqlite'}"))
+    upgrade_database(app)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_retrain_registers_a_reproducible_challenger(sqlite_server):
     params = training.RetrainParams(model="small", symbol="MSFT", start="2018-01-02", end="2022-12-28",
                                     n_estimators=15, max_depths=[2], learning_rates=[0.1, 0.2], folds=2, seed=3)
     stages = []

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections import deque
 from datetime import datetime, timezone
 
-import pytest
 import sqlalchemy as sa
 
 from dashapp.extensions import db
 from dashapp.services import tokens, users
 from dashapp.services.models import registry, seed
 from models import MlShadowSignal
+from tests.integration.test_model_registry import sqlite_server  # noqa: F401  (fixture)
 from tests.support.web import PASSWORD
 
 
@@ -85,9 +85,8 @@ def test_the_paper_engines_model_strategy_follows_the_champion(server, db_backen
     assert any(s["code"] == "ML" for s in engine.reference["strategies"])
 
 
-def test_the_scheduled_shadow_job_records_both_aliases(server, db_backend):
-    if db_backend != "sqlite":
-        pytest.skip("the job only calls shadow.run, whose SQL the signal test covers on both databases")
+def test_the_scheduled_shadow_job_records_both_aliases(sqlite_server):
+    """SQLite only: the job calls shadow.run, whose SQL the signal test covers on both databases."""
     from dashapp.services import jobs
 
     seed.seed_demo_model()
