@@ -170,7 +170,7 @@ def _register_approvals() -> None:
             name=_approval_name(spec.name), title=f"Runbook: {spec.title}", request_perm=Perm.RUNBOOK_REQUEST,
             approve_perm=Perm.RUNBOOK_APPROVE, params_model=model, execute=_approved(spec.name),
             describe=lambda p, title=spec.title: f"{title} {p.get('params') or ''} (run #{p.get('run_id')})",
-            ttl_minutes=APPROVAL_TTL_MINUTES, mfa=False))
+            ttl_minutes=APPROVAL_TTL_MINUTES, mfa=True))  # D80: only enrolled or required users step up
 
 
 _register_approvals()
