@@ -20,6 +20,7 @@ HUMAN_SOURCES = ("incident", "runbook", "control", "limit")
 HUMAN_ALERT_KINDS = ("ack", "unack", "assign", "snooze", "silence", "resolve", "note", "escalate")
 FOLLOW_UP_PREFIXES = ("follow-up:", "follow up:", "followup:", "todo:", "action:")
 MAX_TIMELINE = 1000
+MAX_PDF_ROWS = 300  # a PDF is for reading (and reportlab lays out each wrapped cell); the Markdown has them all
 
 
 @dataclass
@@ -46,6 +47,7 @@ def collect(incident_id, now: datetime | None = None) -> Postmortem:
     incident = incidents_service.get(incident_id)
     alerts = incidents_service.linked_alerts(incident.id)
     entries = timeline.build(incident.id, now)[:MAX_TIMELINE]
+    names = inbox._rule_names()
     starts = [t for a in alerts for t in (a.pending_since, a.firing_since) if t is not None]
     start = min(starts) if starts else incident.created_at
     still_open = [a for a in alerts if a.state != "normal"]
@@ -59,7 +61,7 @@ def collect(incident_id, now: datetime | None = None) -> Postmortem:
     follow_ups = [e.text.split(":", 1)[1].strip() for e in entries
                   if e.source == "incident" and e.kind == "note" and e.text.lower().startswith(FOLLOW_UP_PREFIXES)]
     return Postmortem(incidents_service.summary(incident), start, max(start, end), ongoing, entries,
-                      [inbox.row_dict(a, now) for a in alerts], actions, follow_ups, now)
+                      [inbox.row_dict(a, now, names) for a in alerts], actions, follow_ups, now)
 
 
 # --- Markdown ----------------------------------------------------------------------------------
@@ -160,18 +162,21 @@ def pdf(incident_id, now: datetime | None = None) -> bytes:
               para(f"From {_t(pm.impact_start)} to {_t(pm.impact_end)}: {pm.duration}.", styles["BodyText"]),
               para("Timeline", styles["Heading2"])]
     story.append(table(["Time (UTC)", "Source", "What", "Who"],
-                       [[f"{e.at:%Y-%m-%d %H:%M:%S}", e.source, e.text, e.actor] for e in pm.timeline],
+                       [[f"{e.at:%Y-%m-%d %H:%M:%S}", e.source, e.text, e.actor] for e in pm.timeline[:MAX_PDF_ROWS]],
                        [0.15, 0.1, 0.6, 0.15]) if pm.timeline else para("Nothing recorded in the window.",
                                                                         styles["Italic"]))
+    if len(pm.timeline) > MAX_PDF_ROWS:
+        story.append(para(f"First {MAX_PDF_ROWS} of {len(pm.timeline)} timeline entries; the Markdown export has "
+                          "them all.", styles["Italic"]))
     story.append(para("Alerts", styles["Heading2"]))
     story.append(table(["Alert", "Rule", "Severity", "State", "Labels", "Value", "Owner"],
                        [[a["id"], a["rule"], a["severity"], a["state"], a["labels"],
-                         _value(a["value"]), a["owner"]] for a in pm.alerts],
+                         _value(a["value"]), a["owner"]] for a in pm.alerts[:MAX_PDF_ROWS]],
                        [0.06, 0.18, 0.09, 0.09, 0.38, 0.1, 0.1]) if pm.alerts else para("No alerts linked.",
                                                                                       styles["Italic"]))
     story.append(para("Actions", styles["Heading2"]))
     story.append(table(["Time (UTC)", "Who", "What"], [[f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.text]
-                                                       for e in pm.actions], [0.15, 0.15, 0.7])
+                                                       for e in pm.actions[:MAX_PDF_ROWS]], [0.15, 0.15, 0.7])
                  if pm.actions else para("No actions recorded.", styles["Italic"]))
     story.append(para("Follow-ups", styles["Heading2"]))
     items = pm.follow_ups or ["Root cause:", "What would have caught it earlier:", "Owner and due date:"]

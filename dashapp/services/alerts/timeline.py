@@ -168,6 +168,6 @@ def rows(incident_id, now: datetime | None = None) -> list[dict]:
 
 
 def alert_rows(incident_id) -> list[dict]:
-    now = utcnow()
-    return [inbox.row_dict(a, now) for a in incidents_service.linked_alerts(inbox._optional_id(incident_id,
-                                                                                                 "incident_id"))]
+    now, names = utcnow(), inbox._rule_names()
+    return [inbox.row_dict(a, now, names) for a in incidents_service.linked_alerts(
+        inbox._optional_id(incident_id, "incident_id"))]
