@@ -85,6 +85,8 @@ def start_app(folder: Path):
         seed_screenshot_governance()  # the Approvals and Security pages: requests, sign-ins, review queue
         from tests.support.governance_data import seed_screenshot_compliance
         seed_screenshot_compliance()  # the Compliance page: report runs with files, a legal hold, a retention run
+        from tests.support.ops import seed_screenshot_ops
+        seed_screenshot_ops(app.server)  # Operations: live heartbeats, a silent worker, task runs, a day of SLO samples
         db.session.remove()
     server = make_server("127.0.0.1", 0, app.server, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()

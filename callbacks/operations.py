@@ -46,10 +46,11 @@ def register() -> None:
                       Input(Ops.INTERVAL, "n_intervals"))
     def search_tasks(text, state, hours, _n):
         try:
-            query = task_history.validate_query(text, state, hours)
+            query = task_history.validate_query(text, "" if state == "all" else state, hours)
         except ServiceError as err:
             return no_update, parts.dbc.Alert(err.message, color="warning", className="small py-1", id="ops-task-error")
         rows = task_history.search(query)
         for row in rows:  # catalogue field names for the grid
-            row["task_name"], row["task_state"], row["task_args"] = row.pop("name"), row.pop("state"), row.pop("args")
+            row["task_name"] = row.pop("name").removeprefix("workers.tasks.")
+            row["task_state"], row["task_args"] = row.pop("state"), row.pop("args")
         return rows, None

@@ -40,8 +40,8 @@ def tiles(services) -> dbc.Row:
             html.Div([html.Span(svc.title, className="fw-semibold small"), pill(svc.state, f"ops-state-{svc.service}")],
                      className="d-flex justify-content-between align-items-center gap-2"),
             html.Div(svc.summary, className="small text-body-secondary mt-1 text-truncate", title=svc.summary),
-        ], className="py-2 px-3"), className="h-100", id=f"ops-tile-{svc.service}"), xs=6, md=4, xl=3, xxl=True))
-    return dbc.Row(cols, className="g-2")
+        ], className="py-2 px-3"), className="h-100", id=f"ops-tile-{svc.service}")))
+    return dbc.Row(cols, className="g-2 row-cols-2 row-cols-md-3 row-cols-xl-5")
 
 
 def instance_rows(services) -> list[dict]:

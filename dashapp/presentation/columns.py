@@ -94,7 +94,7 @@ CATALOGUE: dict[str, ColumnSpec] = {
     "attempts": _c("Attempts", "int"), "last_error": _c("Last error"), "group": _c("Group"),
     # operations (services/ops): processes, task history, SLOs
     "service": _c("Service"), "instance": _c("Instance"), "ops_state": _c("State", "status"), "host": _c("Host"),
-    "pid": _c("PID", "int"), "app_version": _c("Version"), "beat_at": _c("Last heartbeat", "ts", "UTC"),
+    "pid": _c("PID"), "app_version": _c("Version"), "beat_at": _c("Last heartbeat", "ts", "UTC"),
     "age_s": _c("Heartbeat age", "ratio", "s"), "uptime": _c("Uptime"), "task_name": _c("Task"),
     "queue": _c("Queue"), "worker": _c("Worker"), "task_state": _c("State", "status"), "retries": _c("Retries", "int"),
     "started_at": _c("Started", "ts", "UTC"), "finished_at": _c("Finished", "ts", "UTC"),

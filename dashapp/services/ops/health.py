@@ -139,7 +139,8 @@ def _summary(service: str, instances: list[InstanceHealth]) -> str:
     counts: dict[str, int] = {}
     for inst in instances:
         counts[inst.state] = counts.get(inst.state, 0) + 1
-    parts = [f"{n} {state}" for state, n in sorted(counts.items())]
+    order = ("up", "degraded", "down", "stopped", "unknown")
+    parts = [f"{counts[state]} {state}" for state in order if state in counts]
     if service == "worker":
         queues = sorted({q for inst in instances if inst.state in ("up", "degraded")
                          for q in inst.detail.get("queues") or []})
