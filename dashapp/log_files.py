@@ -109,7 +109,7 @@ def _web_user() -> str | None:
 
         if not has_request_context():
             return None
-        user = g.get("_login_user")
+        user = g.get("_login_user") or g.get("api_user")  # a session, or an API token's user
         return getattr(user, "username", None) if user is not None and user.is_authenticated else None
     except Exception:  # logging must never fail a request
         return None

@@ -59,7 +59,9 @@ def order_detail(detail: dict | None) -> html.Div:
             f"filled {order['filled_quantity']:g} · {order['strategy']}")
     events = [html.Li(f"{e['ts']} [{e['level']}] {e['kind']}: {e['message']}") for e in detail["events"]]
     return html.Div([
-        html.H6(f"Order {order['client_order_id']}", id="tr-detail-title"), html.Div(head, className="small mb-2"),
+        html.H6(f"Order {order['client_order_id']}", id="tr-detail-title"), html.Div(head, className="small mb-1"),
+        dcc.Link("Log lines naming this order", href=f"/operations/logs?order_id={order['client_order_id']}",
+                 id="tr-detail-logs-link", className="small d-block mb-2"),
         html.Div("Child orders", className="small fw-semibold"),
         dag.AgGrid(id="tr-detail-children", rowData=detail["children"], className="ag-theme-quartz",
                    columnDefs=column_defs(CHILD_FIELDS),

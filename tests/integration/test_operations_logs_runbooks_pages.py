@@ -108,3 +108,16 @@ def test_runbooks_page_shows_action_controls_by_role(dash_app, client_as, role, 
     assert body.status_code == 200 and "Queue backlog" in text and "page-forbidden" not in text
     assert (R.DRY_RUN in text) is sees_actions and (R.APPROVE in text) is False
     assert ("opr-read-only" in text) is not sees_actions
+
+
+def test_an_ingested_order_is_found_by_its_client_id(server, api):
+    from tests.support.trading import order
+
+    assert api("orders", [order("ord-log-1"), order("ord-log-2", side="sell")]).status_code == 200
+    deadline, rows = time.monotonic() + 10, []
+    while not rows and time.monotonic() < deadline:
+        log_files.flush()
+        rows = logs.search(server.config["COCKPIT_SETTINGS"].instance_dir,
+                           logs.parse_query({"order_id": "ord-log-2"})).rows
+    assert [r["message"] for r in rows] == ["order ord-log-2 reported new"]
+    assert rows[0]["engine_id"] == "paper-1" and rows[0]["user"] == "paper-engine" and rows[0]["request_id"]
