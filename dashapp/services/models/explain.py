@@ -8,6 +8,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from dashapp.extensions import db
+from dashapp.services.errors import Conflict
 from dashapp.services.models import drift, shadow
 from models import MlShadowSignal
 
@@ -28,14 +29,20 @@ def importance(name: str, rows: int = 250) -> pd.DataFrame:
                                   scoring="neg_brier_score")
     out = pd.DataFrame({"feature": version.features, "permutation": perm.importances_mean,
                         "permutation_std": perm.importances_std})
-    out["shap"] = np.abs(_shap_values(est, X)).mean(axis=0)
-    return out.sort_values("shap", ascending=False).reset_index(drop=True)
+    try:
+        out["shap"] = np.abs(_shap_values(est, X)).mean(axis=0)
+    except Conflict:  # not a tree ensemble: permutation importance only
+        out["shap"] = np.nan
+    return out.sort_values(["shap", "permutation"], ascending=False).reset_index(drop=True)
 
 
 def _shap_values(est, X: np.ndarray) -> np.ndarray:
     import shap
 
-    values = shap.TreeExplainer(est).shap_values(X)
+    try:
+        values = shap.TreeExplainer(est).shap_values(X)
+    except Exception as exc:  # shap refuses models it cannot walk (InvalidModelError and friends)
+        raise Conflict(f"SHAP values need a tree model ({type(exc).__name__})", field="version") from exc
     return values[1] if isinstance(values, list) else values
 
 
@@ -53,7 +60,10 @@ def last_decision(name: str) -> dict | None:
     if x.empty:
         return None
     est = registry.load_estimator(version)
-    contrib = _shap_values(est, x.to_numpy())[0]
+    try:
+        contrib = _shap_values(est, x.to_numpy())[0]
+    except Conflict:
+        return None
     order = np.argsort(-np.abs(contrib))[:6]
     return {"version": version.version, "ts": row.ts, "signal": row.signal, "probability": row.probability,
             "contributions": [(version.features[i], float(x.iloc[0, i]), float(contrib[i])) for i in order]}
