@@ -12,6 +12,7 @@ from dashapp.security.permissions import Perm
 from dashapp.services import jobs
 from dashapp.services.errors import ServiceError, ValidationError
 from layouts.ids_compliance import Compliance as C
+from layouts.mfa_prompt import refusal
 from layouts.reports import notice
 
 
@@ -101,7 +102,7 @@ def register() -> None:
         try:
             return notice(launch_report(report, start, end, quarter, fmt, token, clicks)), clicks
         except ServiceError as exc:
-            return notice(exc.message, ok=False), no_update
+            return refusal(exc), no_update
 
     @guarded_callback(Perm.RETENTION_MANAGE, Output(C.POLICY_DAYS, "value"), Output(C.POLICY_ENABLED, "value"),
                       Input(C.POLICY_KIND, "value"))
@@ -129,7 +130,7 @@ def register() -> None:
                 policy = retention.set_policy(current_username(), kind, days, bool(enabled))
                 return notice(f"{policy.label}: kept {policy.days} days"
                               + ("" if policy.enabled else " (not enforced)") + "."), f"policy-{kind}-{days}"
-            job = jobs.launch(current_username(), current_role(), "retention", {}, f"{token}-rt-{runs}", port=_port())
+            job = retention.launch_run(current_username(), current_role(), f"{token}-rt-{runs}", port=_port())
             return notice(f"Retention run queued as job {job.id[:8]}; its runs appear under Last runs."), job.id
         except ServiceError as exc:
-            return notice(exc.message, ok=False), no_update
+            return refusal(exc), no_update

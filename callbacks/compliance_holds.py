@@ -11,6 +11,7 @@ from dashapp.security.guards import current_username, guarded_callback
 from dashapp.security.permissions import Perm
 from dashapp.services.errors import ServiceError, ValidationError
 from layouts.ids_compliance import Compliance as C
+from layouts.mfa_prompt import refusal
 from layouts.reports import notice
 from callbacks.compliance import when
 
@@ -77,7 +78,7 @@ def register() -> None:
                 else None
             message = hold_action(ctx.triggered_id, case, reason, item, selected)
         except ServiceError as exc:
-            return notice(exc.message, ok=False), no_update
+            return refusal(exc), no_update
         return notice(message), (no_update if ctx.triggered_id == C.HOLD_PREVIEW else message)
 
     # Triggered by the card's own message (initially and after each action): other roles have no card.
@@ -106,6 +107,6 @@ def register() -> None:
                         dcc.send_string(json.dumps(data, indent=2, ensure_ascii=False), name), no_update)
             result = privacy.erase_user(current_username(), user_id, reason)
         except ServiceError as exc:
-            return notice(exc.message, ok=False), no_update, no_update
+            return refusal(exc), no_update, no_update
         return (notice(f"User {result['user_id']} erased: now {result['pseudonym']}; account disabled, personal "
                        f"fields removed, key destroyed."), no_update, f"erased-{result['user_id']}")

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 
 from dashapp.extensions import db
-from dashapp.services import audit
+from dashapp.services import audit, mfa
 from dashapp.services.bounds import has_control_characters
 from dashapp.services.errors import Conflict, NotFound, ValidationError
 from dashapp.services.governance.record_kinds import LABELS, RUN_ORDER, SPECS, held, supports
@@ -66,7 +66,7 @@ def clean_item(raw: dict) -> dict:
     if not isinstance(raw, dict):
         raise ValidationError("each item must be an object", field="items")
     kind = raw.get("kind")
-    if kind not in SPECS:
+    if not isinstance(kind, str) or kind not in SPECS:
         raise ValidationError(f"kind must be one of {', '.join(RUN_ORDER)}", field="kind")
     item = {"kind": kind, "record_id": _positive_id(raw.get("record_id"), "record_id"),
             "account_id": _positive_id(raw.get("account_id"), "account_id"),
@@ -90,6 +90,7 @@ def create_hold(actor: str, case_name, reason, items: list) -> LegalHold:
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_ITEMS:
         raise ValidationError(f"a hold needs between 1 and {MAX_ITEMS} items", field="items")
     cleaned = [clean_item(item) for item in items]
+    mfa.require_fresh(actor, "creating a legal hold")
     with unit_of_work() as session:
         hold = LegalHold(case_name=case, reason=why, created_by=actor, created_at=utcnow())
         session.add(hold)
@@ -103,6 +104,7 @@ def create_hold(actor: str, case_name, reason, items: list) -> LegalHold:
 
 
 def release_hold(actor: str, hold_id: int) -> LegalHold:
+    mfa.require_fresh(actor, "releasing a legal hold")
     with unit_of_work() as session:
         hold = session.get(LegalHold, hold_id)
         if hold is None:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 
 from dashapp.extensions import db
-from dashapp.services import audit
+from dashapp.services import audit, mfa
 from dashapp.services.errors import Conflict, NotFound, ValidationError
 from dashapp.services.unit_of_work import unit_of_work
 from models import AlertInstance, AuditRecord, User, UserPreference, utcnow
@@ -88,6 +88,7 @@ def export_user(actor: str, user_id: int) -> dict:
     import json
 
     user = _user(user_id)
+    mfa.require_fresh(actor, "exporting personal data")
     name = user.username
     logins = db.session.execute(sa.select(LoginEvent).where(sa.or_(LoginEvent.user_id == user.id,
                                                                    LoginEvent.username == name))
@@ -123,7 +124,7 @@ def erase_user(actor: str, user_id: int, reason: str) -> dict:
     """Disable the account, blank or pseudonymise its personal fields in the mutable tables, destroy its
     subject key (its protected audit values become unreadable), and audit the erasure. The audit chain is
     not touched, so `dashapp audit verify` stays green."""
-    reason = (reason or "").strip()
+    reason = reason.strip() if isinstance(reason, str) else ""
     if not reason or len(reason) > 300:
         raise ValidationError("a reason (at most 300 characters) is required", field="reason")
     user = _user(user_id)
@@ -134,6 +135,7 @@ def erase_user(actor: str, user_id: int, reason: str) -> dict:
     if user.role_name == "admin" and db.session.execute(sa.select(sa.func.count()).select_from(User).where(
             User.role_name == "admin", User.active.is_(True), User.id != user.id)).scalar() == 0:
         raise Conflict("the last active admin cannot be erased", field="user_id")
+    mfa.require_fresh(actor, "erasing a user")
     pseudonym = f"erased-{user.id}"
     old = user.username
     with unit_of_work() as session:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from dashapp.extensions import db
-from dashapp.services import audit
+from dashapp.services import audit, jobs, mfa
 from dashapp.services.errors import NotFound, ValidationError
 from dashapp.services.governance import archive
 from dashapp.services.governance.record_kinds import (DEFAULT_DAYS, LABELS, MAX_DAYS, MIN_DAYS, RUN_ORDER, SPECS,
@@ -74,6 +74,7 @@ def set_policy(actor: str, kind: str, days, enabled: bool = True) -> Policy:
     if not low <= days <= MAX_DAYS:
         raise ValidationError(f"days for {LABELS[kind].lower()} must be between {low} and {MAX_DAYS}", field="days")
     before = policy(kind)
+    mfa.require_fresh(actor, "changing a retention policy")  # no-op outside a browser session (D80)
     with unit_of_work() as session:
         row = session.get(RetentionPolicy, kind) or RetentionPolicy(kind=kind)
         row.days, row.enabled, row.updated_by, row.updated_at = days, bool(enabled), actor, utcnow()
@@ -230,6 +231,12 @@ def run_all(actor: str, *, now: datetime | None = None, batch_size: int = BATCH_
     enabled = {p.kind for p in policies() if p.enabled}
     chosen = [k for k in RUN_ORDER if (k in kinds if kinds else k in enabled)]
     return [run(kind, actor, now=now, batch_size=batch_size, job_id=job_id, progress=progress) for kind in chosen]
+
+
+def launch_run(actor: str, role: str | None, idempotency_key: str | None, *, port, kinds: list[str] | None = None):
+    """Start a retention job now (RETENTION_MANAGE, checked by the job platform), after a fresh second factor."""
+    mfa.require_fresh(actor, "running retention")
+    return jobs.launch(actor, role, "retention", {"kinds": kinds or []}, idempotency_key, port=port)
 
 
 def last_runs(limit: int = 50) -> list[RetentionRun]:
