@@ -73,3 +73,17 @@ def test_export_then_erase_keeps_the_chain_green(server, make_user):
     with pytest.raises(Conflict, match="already erased"):
         privacy.erase_user("ada", tina.id, "again")
     assert privacy.protect(tina.id, "10.9.9.9") == privacy.ERASED
+
+
+def test_erasure_in_a_browser_session_needs_the_second_factor_when_the_role_requires_it(server, make_user):
+    from dashapp.services import mfa
+
+    make_user("admin", "ada")
+    tom = make_user("trader", "tom")
+    mfa.set_required_roles("ada", ["admin"])
+    with server.test_request_context("/compliance"):
+        with pytest.raises(mfa.MfaRequired) as err:
+            privacy.erase_user("ada", tom.id, "request 7")
+    assert err.value.why == "not_enrolled"
+    db.session.expire_all()
+    assert db.session.get(User, tom.id).username == "tom" and not privacy.subject_key_destroyed(tom.id)
