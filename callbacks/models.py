@@ -3,6 +3,7 @@ retrain goes through dashapp.services.jobs (MODELS_RETRAIN checked again there);
 registry.promote / rollback (MODELS_PROMOTE, reason, gates, audit). A ServiceError becomes an alert."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 from dash import Input, Output, State, ctx, no_update
@@ -101,7 +102,8 @@ def register() -> None:
         if finished and _was_terminal(shown):
             return no_update, no_update  # the final view is on the page already
         stage = job.message.split(":", 1)[0] if ":" in (job.message or "") else None
-        view = stage_list(stage, job.state, job.progress or 0.0, job.message or "", job.error)
+        view = stage_list(stage, job.state, job.progress or 0.0, job.message or "", job.error,
+                          stage_times(job.log or ""))
         return view, ((changed or 0) + 1 if finished else no_update)
 
     @guarded_callback(Perm.MODELS_PROMOTE, Output(ids.ACTION_MSG, "children"), Output(ids.CHANGED, "data",
@@ -144,6 +146,17 @@ def register() -> None:
     from callbacks import models_views
 
     models_views.register()
+
+
+_STAGE_LINE = re.compile(r"^\S*T(\d\d:\d\d:\d\d)Z stage (\w+):", re.MULTILINE)
+
+
+def stage_times(log: str) -> dict[str, str]:
+    """Stage -> the UTC time its first log line was written ("stage <name>: ...", jobtypes/retrain.py)."""
+    out: dict[str, str] = {}
+    for at, stage in _STAGE_LINE.findall(log):
+        out.setdefault(stage, at)
+    return out
 
 
 def _yes_no(value) -> str:

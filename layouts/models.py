@@ -92,8 +92,11 @@ def retrain_form() -> html.Div:
     ])
 
 
-def stage_list(current: str | None, state: str, progress: float, message: str, error: str | None) -> html.Div:
-    """The five stages with the current one marked, the progress bar and the job's last message."""
+def stage_list(current: str | None, state: str, progress: float, message: str, error: str | None,
+               started: dict[str, str] | None = None) -> html.Div:
+    """The five stages with the current one marked (and the time each began, from the job's log), the
+    progress bar and the job's last message."""
+    started = started or {}
     reached = STAGES.index(current) if current in STAGES else -1
     done_all = state == "succeeded"
     badges = []
@@ -101,7 +104,9 @@ def stage_list(current: str | None, state: str, progress: float, message: str, e
         colour = "success" if done_all or i < reached else ("info" if i == reached else "secondary")
         if i == reached and state in ("failed", "timed_out", "canceled"):
             colour = "danger"
-        badges.append(dbc.Badge(stage, color=colour, className="me-1", id=f"mdl-stage-{stage}"))
+        badges.append(html.Span([dbc.Badge(stage, color=colour, id=f"mdl-stage-{stage}"),
+                                 html.Small(started.get(stage, ""), className="text-body-secondary ms-1",
+                                            id=f"mdl-stage-{stage}-at")], className="me-2"))
     running = state in ("queued", "running")
     parts = [html.Div(badges, className="mb-1"),
              dbc.Progress(value=progress, label=f"{progress:.0f}%", striped=running, animated=running,

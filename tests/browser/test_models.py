@@ -49,9 +49,13 @@ def test_retrain_gates_promote_rollback_and_live_at(started, cockpit):
 
         until(stage_seen, timeout=180, poll=0.2)
     assert "fit" in seen, seen  # the page showed the stage while it ran
-    for stage in ("load", "features", "fit", "validate", "register"):  # and every stage done at the end
+    times = []
+    for stage in ("load", "features", "fit", "validate", "register"):  # every stage done, with when it began
         assert "bg-success" in started.driver.execute_script(
             f"return document.getElementById('mdl-stage-{stage}').className;"), stage
+        times.append(started.driver.execute_script(
+            f"return document.getElementById('mdl-stage-{stage}-at').textContent;"))
+    assert all(len(t) == 8 for t in times) and times == sorted(times), times
     wait_for_grid_value(started, ids.VERSIONS, "version", "3", timeout=30)
     click_grid_row(started, ids.VERSIONS, "version", "3")
     started.wait_for_element("#mdl-gate-deflated_sharpe", timeout=20)

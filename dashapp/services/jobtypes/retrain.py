@@ -13,7 +13,12 @@ from dashapp.services.models.training import RetrainParams
 def _run(ctx: JobContext, params: RetrainParams) -> dict:
     from dashapp.services.models import training
 
+    entered: list[str] = []
+
     def progress(stage: str, pct: float, message: str) -> None:
+        if not entered or entered[-1] != stage:  # one log line per stage: the page's stage timeline
+            entered.append(stage)
+            ctx.log(f"stage {stage}: {message}")
         ctx.progress(pct, f"{stage}: {message}")
 
     try:
