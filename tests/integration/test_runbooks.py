@@ -176,3 +176,31 @@ def test_inline_runbooks_restart_rotate_reject_and_run_without_approval(server):
     assert [r.state for r in runbooks.list_runs()] == ["failed", "rejected", "succeeded", "succeeded"]
     rows = [runbooks.run_dict(r, who["risk1"]) for r in runbooks.list_runs()]
     assert rows[1]["action"] == "Drain a queue" and not rows[1]["can_decide"]
+
+
+def test_a_run_approved_on_the_approvals_page_waits_for_start_and_expired_requests_end(server):
+    from datetime import timedelta
+
+    from models import utcnow
+
+    who = _actors()
+    stuck = Job(id=str(uuid.uuid4()), job_type="health_check", params={}, state="running", created_by="trader1")
+    with unit_of_work() as session:
+        session.add(stuck)
+    run = runbooks.request_run("fail_job", {"job_id": stuck.id}, who["trader1"], "worker died mid-run").run
+    approvals.approve(run.approval_id, who["risk1"])  # the generic Approvals page does only this
+    db.session.expire_all()
+    run = runbooks.get_run(run.id)
+    assert (run.state, run.approved_by) == ("approved", "risk1") and db.session.get(Job, stuck.id).state == "running"
+    with pytest.raises(PermissionDenied):
+        runbooks.start(run.id, who["viewer1"])
+    done = runbooks.start(run.id, who["trader1"]).run
+    assert done.state == "succeeded" and db.session.get(Job, stuck.id).state == "failed"
+    with pytest.raises(Conflict):
+        runbooks.start(run.id, who["trader1"])  # once
+
+    late = runbooks.request_run("purge_queue", {"queue": "reports"}, who["trader1"], "flood of reports").run
+    with unit_of_work():
+        db.session.get(ApprovalRequest, late.approval_id).expires_at = utcnow() - timedelta(seconds=1)
+    runbooks.list_runs()  # reading the runs notices the expiry
+    assert runbooks.get_run(late.id).state == "expired"

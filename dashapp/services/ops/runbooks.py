@@ -286,6 +286,7 @@ def finish(run_id: int, state: str, output: str) -> RunbookRun:
 def reconcile() -> None:
     """Bookkeeping on read: a request whose approval expired, was cancelled or was rejected elsewhere
     ends the same way; a job-mode run whose job ended without reporting (killed, timed out) ends too."""
+    approvals.expire_stale()
     waiting = db.session.execute(sa.select(RunbookRun, ApprovalRequest.state)
                                  .join(ApprovalRequest, ApprovalRequest.id == RunbookRun.approval_id)
                                  .where(RunbookRun.state == "requested",
