@@ -55,3 +55,16 @@ def test_hold_items_are_refused_naming_the_field(raw, field):
 def test_a_hold_item_by_filter():
     item = clean_item({"kind": "fills", "account_id": 3, "time_from": "2026-01-01"})
     assert item["account_id"] == 3 and item["time_from"].tzinfo is not None and item["record_id"] is None
+
+
+def test_retention_runs_daily_from_beat_through_the_job_platform(tmp_path):
+    from dashapp.services import jobs
+    from tests.conftest import make_settings
+    from workers.celery_app import LAUNCH_SCHEDULED_JOB, beat_schedule
+
+    entry = beat_schedule(make_settings(tmp_path, f"sqlite:///{tmp_path / 'x.sqlite'}"))["retention"]
+    assert entry["task"] == LAUNCH_SCHEDULED_JOB and entry["schedule"] == 86400.0
+    assert entry["args"] == ("retention", None, 86400.0)
+    spec = jobs.job_type("retention")
+    assert spec.permission.value == "retention:manage" and spec.retry_when_lost
+    assert jobs.job_type("compliance_report").permission.value == "compliance:view"
