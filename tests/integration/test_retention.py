@@ -157,3 +157,31 @@ def test_export_and_report_files_go_with_their_rows_and_a_time_range_hold_keeps_
     assert not (instance / "exports" / "job0.csv").exists() and (instance / "exports" / "job1.csv").exists()
     assert not (instance / "reports" / "2025" / "old.pdf").exists()
     assert archive.read_part(runs[1].files[0])[0]["file_name"] == "2025/old.pdf"
+
+
+def test_a_run_that_dies_after_archiving_a_batch_loses_nothing(server, monkeypatch):
+    ref = reference()
+    old = {add_quote(ref, days_ago(40 + i)).id for i in range(5)}
+    db.session.commit()
+    real_write, calls = archive.write_part, {"n": 0}
+
+    def write_then_die(*args, **kwargs):
+        path = real_write(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second batch is on disk, its DELETE never commits
+            raise OSError("power cut")
+        return path
+
+    monkeypatch.setattr(archive, "write_part", write_then_die)
+    with pytest.raises(OSError):
+        retention.run("quotes", "scheduler", now=NOW, batch_size=2)
+    failed = retention.last_runs()[0]
+    assert failed.state == "failed" and failed.deleted == 2 and "power cut" in failed.error
+    assert len(ids(Quote)) == 3  # the second batch is still in the store (and also in its part)
+    monkeypatch.setattr(archive, "write_part", real_write)
+    done = retention.run("quotes", "scheduler", now=NOW, batch_size=2)
+    assert ids(Quote) == set() and done.deleted == 3
+    folder = archive.archive_root() / "quotes" / "2026-06-30"
+    archived = [row["id"] for part in sorted(folder.glob("part-*.parquet"))
+                for row in archive.read_part(str(part.relative_to(archive.archive_root())))]
+    assert set(archived) == old and len(archived) == 7  # every quote archived; the interrupted batch twice
