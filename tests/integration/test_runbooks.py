@@ -109,6 +109,21 @@ def test_an_approved_job_runbook_runs_on_a_worker_audited_and_on_the_incident_ti
         approved = runbooks.approve_run(run.id, who["risk2"], **ports).run
         assert approved.job_id
         done = _wait_run(run.id, {"succeeded", "failed"}, worker=worker)
+
+        # Queue actions against the live worker: drain (approved), resume (no approval), purge (approved).
+        assert worker.node in ports["queues"].consumers("reports")
+        drain = runbooks.request_run("drain_queue", {"queue": "reports"}, who["trader1"], "reports flood", **ports)
+        drained = runbooks.approve_run(drain.run.id, who["risk1"], **ports).run
+        assert drained.state == "succeeded" and "on 1 worker(s)" in drained.output, drained.output
+        assert ports["queues"].consumers("reports") == []
+        resumed = runbooks.request_run("resume_queue", {"queue": "reports"}, who["trader1"], "flood is over",
+                                       **ports).run
+        assert resumed.state == "succeeded" and worker.node in ports["queues"].consumers("reports")
+        purge = runbooks.request_run("purge_queue", {"queue": "reports"}, who["trader1"], "drop stale reports",
+                                     **ports)
+        assert "messages waiting in queue 'reports'" in purge.run.dry_run
+        purged = runbooks.approve_run(purge.run.id, who["risk1"], **ports).run
+        assert purged.state == "succeeded" and "message(s) deleted" in purged.output, purged.output
     assert done.state == "succeeded", done.output
     assert done.approved_by == "risk2" and "VACUUM" in done.output and done.finished_at is not None
 
