@@ -183,7 +183,7 @@ def confirm_enrolment(user, code: str, at: datetime | None = None) -> list[str]:
     with unit_of_work() as s:
         row.confirmed_at, row.last_step = utcnow(), step
         s.execute(sa.delete(MfaRecoveryCode).where(MfaRecoveryCode.user_id == user.id))
-        s.add_all(MfaRecoveryCode(user_id=user.id, code_hash=hash_password(c)) for c in codes)
+        s.add_all(MfaRecoveryCode(user_id=user.id, selector=_selector(c), code_hash=hash_password(c)) for c in codes)
         _mark_fresh(_current_session_id(), user.id)
         audit.record(user.username, "mfa.enrol", f"user:{user.username}")
     return codes
@@ -256,9 +256,15 @@ def verify(user, code, session_id: str | None = None, at: datetime | None = None
     raise ValidationError("that code is not valid", field="mfa_code")
 
 
+def _selector(code: str) -> str:
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, b"cockpit-recovery-v1:" + code.encode(), hashlib.sha256).hexdigest()[:16]
+
+
 def _use_recovery_code(user: User, code: str, session_id: str | None) -> bool:
     unused = db.session.execute(sa.select(MfaRecoveryCode).where(
-        MfaRecoveryCode.user_id == user.id, MfaRecoveryCode.used_at.is_(None))).scalars().all()
+        MfaRecoveryCode.user_id == user.id, MfaRecoveryCode.selector == _selector(code),
+        MfaRecoveryCode.used_at.is_(None))).scalars().all()
     for candidate in unused:
         if not verify_password(candidate.code_hash, code):
             continue
