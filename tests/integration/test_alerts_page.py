@@ -70,3 +70,24 @@ def test_rule_and_silence_editing_follow_the_matrix(dash_app, client_as):
         rule = db.session.execute(sa.select(AlertRule).where(AlertRule.name == "reject_burst")).scalar_one()
         assert (rule.enabled, rule.labels, rule.updated_by) == (False, {"team": "execution"}, "risk-user")
         assert db.session.execute(sa.select(sa.func.count()).select_from(Silence)).scalar() == 1
+
+
+def test_a_contact_point_edited_from_its_shortened_form_keeps_its_secret(dash_app):
+    from dashapp.extensions import db
+    from dashapp.services.alerts import contact_points, notify_view
+    from callbacks.alerts_editors import save_object
+    from models import ContactPoint
+
+    secret_url = "https://hooks.example.com/services/T000/B000/very-secret-token"
+    with dash_app.server.test_request_context():
+        cp = contact_points.create_contact_point("risk1", {"name": "desk-slack", "kind": "slack",
+                                                           "settings": {"url": secret_url}})
+        [row] = [r for r in notify_view.contact_point_rows() if r["id"] == cp.id]
+        assert secret_url not in json.dumps(row) and row["edit"]["settings"]["url"].endswith("/...")
+        save_object("contact_point", cp.id, {**row["edit"], "enabled": False})
+        db.session.expire_all()
+        stored = db.session.get(ContactPoint, cp.id)
+        assert stored.settings["url"] == secret_url and stored.enabled is False
+        save_object("contact_point", cp.id, {**row["edit"], "settings": {"url": "https://hooks.example.com/new"}})
+        db.session.expire_all()
+        assert db.session.get(ContactPoint, cp.id).settings["url"] == "https://hooks.example.com/new"
