@@ -121,3 +121,28 @@ def test_an_ingested_order_is_found_by_its_client_id(server, api):
                            logs.parse_query({"order_id": "ord-log-2"})).rows
     assert [r["message"] for r in rows] == ["order ord-log-2 reported new"]
     assert rows[0]["engine_id"] == "paper-1" and rows[0]["user"] == "paper-engine" and rows[0]["request_id"]
+
+
+def test_live_tail_sends_only_new_matching_lines(dash_app, client_as):
+    viewer, trader = client_as("viewer"), client_as("trader")
+    marker = f"tail-{uuid.uuid4().hex[:8]}"
+    filters = [{"id": i, "property": "value", "value": v} for i, v in (
+        (OpsLogs.SINCE, "60"), (OpsLogs.LEVEL, "INFO"), (OpsLogs.PROCESS, "all"), (OpsLogs.REQUEST_ID, marker),
+        (OpsLogs.USER, ""), (OpsLogs.JOB_ID, ""), (OpsLogs.ORDER_ID, ""), (OpsLogs.TEXT, ""), (OpsLogs.LIMIT, "200"))]
+
+    def poll(cursor):
+        state = [{"id": OpsLogs.CURSOR, "property": "data", "value": cursor},
+                 {"id": OpsLogs.GRID, "property": "rowData", "value": []}] + filters
+        response = _post(viewer, dash_app, f"{OpsLogs.CURSOR}.data@", [{"id": OpsLogs.TAIL_INTERVAL,
+                                                                       "property": "n_intervals", "value": 1}], state)
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        return response.json["response"]
+
+    first = poll(None)  # starts at the end of every file: nothing old comes back
+    cursor = first[OpsLogs.CURSOR]["data"]
+    assert OpsLogs.GRID not in first and cursor
+    trader.get("/jobs", headers={"X-Request-ID": marker})
+    trader.get("/trading", headers={"X-Request-ID": "someone-else"})
+    log_files.flush()
+    rows = poll(cursor)[OpsLogs.GRID]["rowData"]
+    assert [row["request_id"] for row in rows] == [marker] and rows[0]["message"] == "GET /jobs 200"
