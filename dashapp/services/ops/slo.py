@@ -189,22 +189,49 @@ def _minute_arrays(now: datetime, minutes: int) -> tuple[datetime, dict[str, tup
     return start, arrays
 
 
+def _window_sums(now: datetime, windows: list[int]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per SLO: (good, total) summed over each trailing window, in one aggregate query (no row per minute
+    leaves the database). Window w covers the current minute and the w - 1 before it."""
+    end = now.replace(second=0, microsecond=0)
+    cols = []
+    for w in windows:
+        since = end - timedelta(minutes=w - 1)
+        cols += [sa.func.sum(sa.case((SloSample.minute >= since, SloSample.good), else_=0)),
+                 sa.func.sum(sa.case((SloSample.minute >= since, SloSample.total), else_=0))]
+    start = end - timedelta(minutes=max(windows) - 1)
+    rows = db.session.execute(sa.select(SloSample.slo, *cols).where(SloSample.minute >= start, SloSample.minute <= end)
+                              .group_by(SloSample.slo)).all()
+    out = {slo.key: (np.zeros(len(windows)), np.zeros(len(windows))) for slo in SLOS}
+    for key, *sums in rows:
+        if key in out:
+            out[key] = (np.array([float(v or 0) for v in sums[0::2]]), np.array([float(v or 0) for v in sums[1::2]]))
+    return out
+
+
 def status(now: datetime | None = None, days: float | None = None) -> list[SloStatus]:
+    """Budget over the SLO window, burn rates over the alert windows, firing pairs, time to exhaustion.
+
+    The windows' sums come from SQL; the kernel then works on bands (the minutes between consecutive
+    window starts, oldest first), so the trailing k bands are exactly the k-th shortest window."""
     now = now or utcnow()
     days = days or window_days()
     pairs = br.alert_pairs(days)
     windows = sorted({m for p in pairs for m in (p.long_minutes, p.short_minutes)})
-    _, arrays = _minute_arrays(now, HISTORY_MINUTES)
+    sums = _window_sums(now, windows)
     since = now - timedelta(days=days)
-    sums = dict((k, (int(g or 0), int(t or 0))) for k, g, t in db.session.execute(
+    totals = dict((k, (int(g or 0), int(t or 0))) for k, g, t in db.session.execute(
         sa.select(SloSample.slo, sa.func.sum(SloSample.good), sa.func.sum(SloSample.total))
         .where(SloSample.minute >= since).group_by(SloSample.slo)).all())
+    bands_back = np.arange(len(windows), 0, -1)  # window i (shortest first) = the last i + 1 bands
     out = []
     for slo in SLOS:
-        good, total = arrays[slo.key]
-        rates = br.burn_rates(good, total, windows, slo.objective)
+        good, total = sums[slo.key]
+        # cumulative (shortest first) -> bands, oldest band first
+        band_good = np.diff(np.concatenate(([0.0], good)))[::-1].copy()
+        band_total = np.diff(np.concatenate(([0.0], total)))[::-1].copy()
+        rates = br.burn_rates(band_good, band_total, bands_back[::-1], slo.objective)
         burn = {br.window_label(w): float(r) for w, r in zip(windows, rates)}
-        g, t = sums.get(slo.key, (0, 0))
+        g, t = totals.get(slo.key, (0, 0))
         used = br.budget_used(t - g, t, slo.objective)
         firing = [f"{p.severity} {p.name}" for p in pairs
                   if br.pair_firing(burn[br.window_label(p.long_minutes)], burn[br.window_label(p.short_minutes)],
