@@ -13,7 +13,7 @@ from dashapp.services import approvals
 from dashapp.services.errors import ServiceError
 from dashapp.services.ops import runbook_actions, runbooks
 from layouts.common import empty_state
-from layouts.operations_runbooks import NO_PENDING, PARAM_INPUTS, notice, run_detail
+from layouts.operations_runbooks import NO_PENDING, PARAM_INPUTS, notice, params_text, run_detail
 from layouts.operations_tools_ids import OpsRunbooks as R
 
 _PARAMS = [State(R.ACTION, "value"), State(R.ENGINE_ID, "value"), State(R.QUEUE, "value"), State(R.JOB_ID, "value"),
@@ -111,7 +111,8 @@ def register() -> None:
                       Input(R.INTERVAL, "n_intervals"), Input(R.CHANGED, "data"), State(R.PENDING, "options"))
     def pending(_n, _changed, current):
         actor = _actor()
-        options = [{"label": f"#{run.id} {row['action']} {row['params']} · by {run.requested_by}: {run.reason}"
+        options = [{"label": f"#{run.id} {row['action']} ({params_text(run.params)}) · by {run.requested_by}: "
+                             f"{run.reason}"
                              + ("" if row["can_decide"] else " (yours, or not yours to approve)"),
                     "value": run.id, "disabled": not row["can_decide"]}
                    for run in runbooks.list_runs() if run.state == "requested"

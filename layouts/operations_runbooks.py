@@ -144,6 +144,10 @@ def layout(slug: str | None = None, perms=frozenset(), **_) -> html.Div:
     ], id="page-operations-runbooks")
 
 
+def params_text(params) -> str:
+    return ", ".join(f"{k}={v}" for k, v in (params or {}).items()) or "no parameters"
+
+
 def run_detail(run: dict) -> html.Div:
     def block(title, text, element_id):
         return html.Div([html.H4(title, className="h6 mt-2 mb-1"),
@@ -154,7 +158,7 @@ def run_detail(run: dict) -> html.Div:
                      dbc.Badge(run["state"], color={"succeeded": "success", "failed": "danger", "running": "info",
                                                     "requested": "warning"}.get(run["state"], "secondary"),
                                id="opr-run-state"),
-                     html.Small(f" · {run['params']} · requested by {run['requested_by']} "
+                     html.Small(f" · {params_text(run['params'])} · requested by {run['requested_by']} "
                                 f"({run['reason']}) · approved by {run['approved_by'] or '—'}"
                                 + (f" · job {run['job_id']}" if run["job_id"] else ""),
                                 className="text-body-secondary")])

@@ -86,8 +86,9 @@ def test_runbook_callbacks_refuse_roles_without_the_permission(dash_app, client_
                         [{"id": R.APPROVE, "property": "n_clicks", "value": 1}],
                         [{"id": R.PENDING, "property": "value", "value": 1}])
         assert approve.status_code == 403
-    history = _post(viewer, dash_app, f"{R.HISTORY}.rowData", [{"id": R.INTERVAL, "property": "n_intervals", "value": 1},
-                                                              {"id": R.CHANGED, "property": "data", "value": None}],
+    ticks = [{"id": R.INTERVAL, "property": "n_intervals", "value": 1}, {"id": R.CHANGED, "property": "data",
+                                                                          "value": None}]
+    history = _post(viewer, dash_app, f"{R.HISTORY}.rowData", ticks,
                     [{"id": R.HISTORY, "property": "rowData", "value": []}])
     assert history.status_code in (200, 204)  # the history is readable by every role that opens the page
 
