@@ -75,6 +75,10 @@ def test_slo_counts_add_up_and_burn_rates_fire(server):
     assert {s.slo.key: s for s in slo.status(now)}["push-latency"].burn["1h"] != status.burn["1h"]
     times, series = slo.burn_series("api-availability", 60, 1, now)
     assert len(times) == len(series) == 60 and series[-1] > 14.4
+    slo.add_counts([("api-availability", minute - timedelta(days=40), 1, 1)])  # older than the window + 1 day
+    slo.housekeeping()
+    kept = db.session.execute(sa.select(sa.func.count()).select_from(SloSample)).scalar()
+    assert kept == 60  # this hour's minutes stay, the old one is gone
 
 
 def test_requests_are_tallied_per_minute_in_batches(client_as, dash_app):

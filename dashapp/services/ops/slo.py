@@ -122,7 +122,7 @@ class Recorder:
             raise
         if time.monotonic() - self._last_prune > 600:
             self._last_prune = time.monotonic()
-            prune(window_days() + 1)
+            housekeeping()
         return len(batch)
 
 
@@ -144,6 +144,20 @@ def add_counts(rows: list[tuple[str, datetime, int, int]]) -> None:
                                               set_={"good": table.c.good + stmt.excluded.good,
                                                     "total": table.c.total + stmt.excluded.total})
             session.execute(stmt)
+
+
+def housekeeping() -> None:
+    """Every 10 minutes from a web process: samples older than the window (+1 day), task runs older than
+    `COCKPIT_OPS_TASK_HISTORY_DAYS` (30), heartbeat rows of instances silent past the forget age."""
+    from dashapp.services.ops import heartbeats, task_history
+
+    prune(window_days() + 1)
+    try:
+        days = float(os.environ.get("COCKPIT_OPS_TASK_HISTORY_DAYS") or 30)
+    except ValueError:
+        days = 30.0
+    task_history.prune(max(days, 1.0))
+    heartbeats.forget_old(heartbeats.timing().forget_after)
 
 
 def prune(older_than_days: float) -> int:
