@@ -32,10 +32,11 @@ def _actor():
     return Actor(current_username(), current_role())
 
 
-def _id(request_id: int) -> int:
-    if not 0 < request_id <= ID_MAX:
+def _id(request_id: str) -> int:
+    """Path ids arrive as text (a non-number is a 422 naming the field, not an HTML 404)."""
+    if not (request_id.isascii() and request_id.isdigit() and len(request_id) <= 10 and 0 < int(request_id) <= ID_MAX):
         raise ValidationError("request id must be a positive 32-bit integer", field="request_id")
-    return request_id
+    return int(request_id)
 
 
 def _reason() -> str:
@@ -61,27 +62,27 @@ def list_approvals():
                           for r in approvals.pending(actor)])
 
 
-@bp.post("/approvals/<int:request_id>/approve")
+@bp.post("/approvals/<request_id>/approve")
 @requires(Perm.VIEW_COMMAND_CENTER)
-def approve(request_id: int):
+def approve(request_id: str):
     """Approve (and so execute) another person's request."""
     from dashapp.services import approvals
 
     return jsonify(approvals.to_dict(approvals.approve(_id(request_id), _actor())))
 
 
-@bp.post("/approvals/<int:request_id>/reject")
+@bp.post("/approvals/<request_id>/reject")
 @requires(Perm.VIEW_COMMAND_CENTER)
-def reject(request_id: int):
+def reject(request_id: str):
     """Reject another person's request: `{"reason": "..."}`."""
     from dashapp.services import approvals
 
     return jsonify(approvals.to_dict(approvals.reject(_id(request_id), _actor(), _reason())))
 
 
-@bp.post("/approvals/<int:request_id>/cancel")
+@bp.post("/approvals/<request_id>/cancel")
 @requires(Perm.VIEW_COMMAND_CENTER)
-def cancel(request_id: int):
+def cancel(request_id: str):
     """Cancel your own pending request."""
     from dashapp.services import approvals
 
