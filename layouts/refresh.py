@@ -22,6 +22,7 @@ PAGE_INTERVALS: dict[str, tuple[str, list[tuple[str, int]]]] = {
     "/exports": ("exports", [(ids.Exports.INTERVAL, 2000)]),
     "/backtests": ("backtests", [(ids.Backtests.LIVE_INTERVAL, 15000)]),
     "/alerts": ("alerts", [(AlertsPage.INTERVAL, 5000)]),
+    "/operations": ("operations", [("ops-interval", 5000)]),  # layouts/operations_ids.Ops.INTERVAL
 }
 
 
