@@ -58,6 +58,10 @@ def warm_up() -> float:
     k.effective_spread(side, px, mid)
     k.realised_spread(side, px, mid, mid)
     k.markouts(side, px, np.column_stack([mid, mid]))
+    from dashapp.kernels import burn_rate  # the Operations page's SLO burn rates
+
+    burn_rate.burn_rates(np.array([9.0, 10.0]), np.array([10.0, 10.0]), [1, 2], 0.99)
+    burn_rate.rolling_burn_rate(np.array([9.0, 10.0]), np.array([10.0, 10.0]), 2, 0.99)
     k.implementation_shortfall(side, 10.0, 5.0, px, mid, mid, mid, 0.1)
     k.fill_rate(np.array([5.0]), np.array([10.0]))
     k.latency_percentiles(np.array([1.0, 2.0, 3.0]))
