@@ -156,7 +156,7 @@ def main() -> None:
             "Drift per feature against the reference window (median of 3). Kernels: `dashapp.kernels.drift."
             "drift_table` (numba, features in parallel). Peer: scipy.stats.ks_2samp + wasserstein_distance + a "
             "NumPy PSI per feature, and the block permutation as a Python loop over ks_2samp. The minute case's "
-            "kernel p-values use the 128-point quantile grid (whole blocks move, D76).",
+            "kernel p-values use the 64-point quantile grid (whole blocks move, D76).",
             "",
             "| Data | Kernels: PSI+KS+W1 | scipy loop | Ratio | Kernels: + block-permutation p-values (199) | "
             "scipy loop + permutations | Ratio |",

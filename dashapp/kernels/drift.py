@@ -43,7 +43,7 @@ def drift_table(ref, cur, *, bins: int = 10, eps: float = 1e-4, block: int | Non
                 seed: int = 0, alpha: float = 0.01, ks_floor: float = 0.1, names=None,
                 exact_up_to: int = EXACT_UP_TO) -> pd.DataFrame:
     """One row per feature: psi, ks, w1, w1_std, p_value and drifted (bool). The p-value is exact (every
-    row permuted with its block) up to `exact_up_to` pooled rows and on a 128-point quantile grid beyond
+    row permuted with its block) up to `exact_up_to` pooled rows and on a 64-point quantile grid beyond
     (whole blocks move; KS read at the grid), which keeps a month of minutes per feature cheap."""
     a, b = _matrix(ref, "ref"), _matrix(cur, "cur")
     if a.shape[1] != b.shape[1]:

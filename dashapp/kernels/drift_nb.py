@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-GRID = 128  # quantile grid points of the long-sample p-value
+GRID = 64  # quantile grid points of the long-sample p-value (KS read every ~1.6% of the pooled mass)
 
 
 @njit(cache=True)

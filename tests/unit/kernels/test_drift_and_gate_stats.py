@@ -103,10 +103,10 @@ def test_grid_block_permutation_for_long_samples_agrees_with_the_exact_one():
     for i in range(1, len(x)):
         x[i] = 0.995 * x[i - 1] + rng.normal() * 0.1
     exact = drift.ks_block_pvalue(x[:6000], x[6000:], block=300, n_perm=199, seed=2)
-    grid = drift.ks_block_pvalue(x[:6000], x[6000:], block=300, n_perm=199, seed=2, grid=128)
+    grid = drift.ks_block_pvalue(x[:6000], x[6000:], block=300, n_perm=199, seed=2, grid=64)
     assert exact > 0.01 and grid > 0.01 and abs(exact - grid) < 0.15
     y = rng.normal(size=12_000)
-    assert drift.ks_block_pvalue(y[:6000], y[6000:] + 0.2, n_perm=199, grid=128) <= 0.01
+    assert drift.ks_block_pvalue(y[:6000], y[6000:] + 0.2, n_perm=199, grid=64) <= 0.01
     # drift_table switches to the grid above exact_up_to rows and still flags a real shift
     table = drift.drift_table(y[:6000], y[6000:] + 0.5, n_perm=199, exact_up_to=1000)
     assert table["drifted"].iloc[0] and table["ks"].iloc[0] == pytest.approx(
