@@ -128,6 +128,9 @@ def test_killed_worker_shows_down_and_task_history_survives_every_restart(server
         _wait_for("second worker up", _state_is("worker", second.node, {"up"}))
         again = jobs.launch("trader1", "trader", "health_check", {}, port=port)
         wait_for_job(again.id, "succeeded", worker=second)
+        # the job row ends inside the task; the history row at task_postrun, a moment later
+        _wait_for("second run's history row", lambda: (
+            bool(task_history.search(task_history.validate_query(again.id, "succeeded", 1))), None))
     from dashapp import create_server
 
     fresh = create_server(settings)
