@@ -48,11 +48,12 @@ def _train_child(params: dict, queue) -> None:
             joblib.dump(result.estimator, Path(folder) / "model.joblib")
         return time.perf_counter() - start, result
 
-    tracemalloc.start()
-    cold, result = once()  # a fresh worker process: imports scikit-learn, loads kernels and the closes
+    cold, result = once()  # a fresh worker process: scikit-learn imported, kernels loaded from numba's cache
+    warm, again = once()
+    tracemalloc.start()  # a third run for memory only: tracemalloc slows every allocation
+    once()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    warm, again = once()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     queue.put((cold, warm, peak / 2**20, rss_mb, result.metrics == again.metrics, result.trials))
 
@@ -143,13 +144,13 @@ def main() -> None:
     out = [f"## Model operations (issue 13): retraining and drift",
            "",
            f"Machine: {machine()}; load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
-           "(other sessions were running tests on the same 2 cores; wall times are upper bounds). "
+           "(other sessions share the 2 cores; wall times are upper bounds). "
            "`benchmarks/models_ops.py`.",
            "",
            "Retraining (training.train on the bundled AAPL closes, each run in a fresh process; 3 runs):",
            "",
            "| Configuration | Trials | First run in a fresh process | Next run (median) | "
-           "Peak Python allocations (tracemalloc, first run) | Peak RSS of the process | Same seed -> same metrics |",
+           "Peak Python allocations (tracemalloc) | Peak RSS of the process | Same seed -> same metrics |",
            "| --- | --: | --: | --: | --: | --: | :-: |"]
     out += retrain_rows()
     out += ["",
