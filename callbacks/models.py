@@ -1,6 +1,6 @@
 """Models page callbacks: thin. Reads go through dashapp.services.models (registry, shadow, drift, explain);
 retrain goes through dashapp.services.jobs (MODELS_RETRAIN checked again there); promote and rollback through
-registry.promote / rollback (MODELS_PROMOTE, reason, gates, audit). A ServiceError becomes an alert."""
+registry.promote (a four-eyes request) / rollback (MODELS_PROMOTE, reason, gates, audit). A ServiceError becomes an alert."""
 from __future__ import annotations
 
 import re
@@ -122,7 +122,8 @@ def register() -> None:
                 if not version:
                     return notice("select a version to promote", ok=False), no_update
                 out = registry.promote(current_username(), current_role(), model, int(version), reason)
-                text = f"Promoted {model} v{out['champion']} to champion."
+                text = (f"Promotion of {model} v{out['version']} requested: request #{out['request_id']} waits for "
+                        "a second person with models:promote on the Approvals page.")
         except ServiceError as err:
             return notice(err.message, ok=False), no_update
         return notice(text), (changed or 0) + 1

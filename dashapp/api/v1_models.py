@@ -80,8 +80,9 @@ def live(name: str):
 @requires(Perm.MODELS_PROMOTE)
 def promote(name: str):
     body = _body(PromoteBody)
+    # 202: a promotion is a four-eyes request; a second person approves it at /api/v1/approvals/<id>/approve.
     return jsonify(registry.promote(current_username(), current_role(), registry.check_name(name), body.version,
-                                    body.reason))
+                                    body.reason)), 202
 
 
 @bp.post("/models/<name>/rollback")

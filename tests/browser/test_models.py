@@ -82,7 +82,15 @@ def test_retrain_gates_promote_rollback_and_live_at(started, cockpit):
     click_grid_row(started, ids.VERSIONS, "version", "4")
     started.wait_for_text_to_equal("#mdl-gate-deflated_sharpe", "pass")
     click(started, f"#{ids.PROMOTE}")
-    started.wait_for_contains_text(f"#{ids.ACTION_MSG}", "Promoted aapl-direction v4", timeout=20)
+    started.wait_for_contains_text(f"#{ids.ACTION_MSG}", "Promotion of aapl-direction v4 requested", timeout=20)
+    # Four-eyes: nothing moved; a second person (admin1) approves the request through the one mechanism.
+    with cockpit.db():
+        from dashapp.services import approvals
+
+        assert registry.live_at("aapl-direction", "champion", datetime.now(timezone.utc)) == 1
+        (pending,) = approvals.pending(approvals.Actor(cockpit.usernames["admin"], "admin"), registry.PROMOTE)
+        assert pending.requested_by == cockpit.usernames["risk"]
+        assert approvals.approve(pending.id, approvals.Actor(cockpit.usernames["admin"], "admin")).state == "executed"
     between = datetime.now(timezone.utc)
     until(lambda: datetime.now(timezone.utc) > between, 2)
     started.find_element(f"#{ids.REASON}").send_keys(" back")
@@ -94,7 +102,7 @@ def test_retrain_gates_promote_rollback_and_live_at(started, cockpit):
     with cockpit.db() as session:
         rows = session.execute(sa.select(AuditRecord.action, AuditRecord.actor)
                                .where(AuditRecord.action.in_(["model.promote", "model.rollback"]))).all()
-        assert ("model.promote", "risk1") in rows and ("model.rollback", "risk1") in rows
+        assert ("model.promote", "admin1") in rows and ("model.rollback", "risk1") in rows
         assert registry.live_at("aapl-direction", "champion", between) == 4
         assert registry.live_at("aapl-direction", "champion", datetime.now(timezone.utc)) == 1
     assert started.get_logs() == []

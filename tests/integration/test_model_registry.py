@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashapp.extensions import db
+from dashapp.services import approvals
 from dashapp.services.errors import Conflict, PermissionDenied, ValidationError
 from dashapp.services.models import registry, training
 from models import AuditRecord, MlAliasHistory
@@ -40,15 +41,27 @@ def _tick() -> datetime:
     return now
 
 
+def _promote_with_four_eyes(version: int, reason: str) -> None:
+    """risk1 asks; nothing moves until another person approves (never risk1 itself)."""
+    asked = registry.promote("risk1", "risk", "m1", version, reason)
+    assert asked["action"] == "promote_requested"
+    with pytest.raises(PermissionDenied, match="four-eyes"):
+        approvals.approve(asked["request_id"], approvals.Actor("risk1", "risk"))
+    with pytest.raises(PermissionDenied):
+        approvals.approve(asked["request_id"], approvals.Actor("trader1", "trader"))
+    done = approvals.approve(asked["request_id"], approvals.Actor("admin1", "admin"))
+    assert done.state == "executed" and done.result["champion"] == version
+
+
 def test_live_at_across_promotion_and_rollback(server):
     registry.ensure_model("m1", "AAPL", "1d", "trainer")
     v1, v2, v3 = _register(PASS), _register(PASS), _register(FAIL)
     assert (v1.version, v2.version, v3.version) == (1, 2, 3)
     assert registry.load_estimator(v1).predict_proba([[0.5]]).shape == (1, 2)
     before = _tick()
-    registry.promote("risk1", "risk", "m1", 1, "first champion")
+    _promote_with_four_eyes(1, "first champion")
     t1 = _tick()
-    registry.promote("risk1", "risk", "m1", 2, "better out of sample")
+    _promote_with_four_eyes(2, "better out of sample")
     t2 = _tick()
     with pytest.raises(Conflict, match="deflated_sharpe"):
         registry.promote("risk1", "risk", "m1", 3, "try the failing one")
@@ -71,6 +84,7 @@ def test_live_at_across_promotion_and_rollback(server):
     assert [(m["alias"], m["action"], m["version"], m["from_version"]) for m in moves[:3]] == [
         ("champion", "rollback", 1, 2), ("champion", "promote", 2, 1), ("champion", "promote", 1, None)]
     assert moves[0]["moved_by"] == "risk1" and moves[0]["reason"] == "v2 misbehaves live"
+    assert moves[1]["moved_by"] == "admin1" and moves[1]["evidence"]["requested_by"] == "risk1"
     assert moves[1]["evidence"]["gates"][2]["name"] == "deflated_sharpe"
     rows = {m["id"] for m in moves}
     assert len(rows) == db.session.execute(sa.select(sa.func.count()).select_from(MlAliasHistory)).scalar()

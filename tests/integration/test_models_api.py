@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections import deque
 from datetime import datetime, timezone
 
+import pytest
 import sqlalchemy as sa
 
 from dashapp.extensions import db
-from dashapp.services import tokens, users
+from dashapp.services import approvals, tokens, users
+from dashapp.services.errors import PermissionDenied
 from dashapp.services.models import registry, seed
 from models import MlShadowSignal
 from tests.integration.test_model_registry import sqlite_server  # noqa: F401  (fixture)
@@ -44,8 +46,15 @@ def test_signal_live_at_promote_and_rollback_over_rest(server):
     assert denied.status_code == 403
     bad = client.post(f"{path}/promote", json={"version": 2, "reason": "x\u0007y"}, headers=risk)
     assert bad.status_code == 422 and bad.json["field"] == "reason"
-    ok = client.post(f"{path}/promote", json={"version": 2, "reason": "challenger better in shadow"}, headers=risk)
-    assert ok.status_code == 200 and ok.json["champion"] == 2
+    asked = client.post(f"{path}/promote", json={"version": 2, "reason": "challenger better in shadow"}, headers=risk)
+    assert asked.status_code == 202 and asked.json["action"] == "promote_requested", asked.json
+    assert registry.live_at(seed.DEMO_MODEL, "champion", datetime.now(timezone.utc)) == 1  # nothing moved yet
+    with pytest.raises(PermissionDenied, match="four-eyes"):  # the requester cannot approve their own request
+        approvals.approve(asked.json["request_id"], approvals.Actor("risk-api", "risk"))
+    with pytest.raises(PermissionDenied, match="four-eyes"):  # and no path runs the change without approval
+        registry._execute_promote({"model": seed.DEMO_MODEL, "version": 2, "reason": "sneak"}, "risk-api", "x")
+    done = approvals.approve(asked.json["request_id"], approvals.Actor("admin-api", "admin"))
+    assert done.state == "executed" and done.result["champion"] == 2
     between = datetime.now(timezone.utc)
     back = client.post(f"{path}/rollback", json={"reason": "undo"}, headers=risk)
     assert back.status_code == 200 and back.json["champion"] == 1

@@ -1,10 +1,11 @@
 """The model registry: models, versions with their artifacts on disk, and the champion/challenger aliases
 with an append-only history of every move, so "which version was live at T" is one query (`live_at`).
 
-`promote(...)` is the one choke point for changing the champion (promotion and rollback both pass it):
-permission (MODELS_PROMOTE) -> a reason -> the version's validation gates (a failed or missing gate blocks a
-promotion and names the gate; a rollback goes back to a version that was champion before) -> alias row +
-history row + audit record in one transaction. Governance (four-eyes, fresh MFA) hooks in here.
+`promote(...)` is the one entry point for changing the champion: permission (MODELS_PROMOTE) -> a reason ->
+the version's validation gates (a failed or missing gate blocks a promotion and names the gate) -> fresh MFA.
+A promotion then waits for a second person (four-eyes, `approvals`, action "model.promote"); a rollback to a
+version that was champion before is immediate. Either way: alias row + history row + audit record in one
+transaction (`_change_champion`).
 """
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
+from pydantic import BaseModel, ConfigDict, Field
 
 from dashapp.extensions import db
 from dashapp.security.permissions import Perm, has_permission
-from dashapp.services import audit, mfa
+from dashapp.services import approvals, audit, mfa
 from dashapp.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from dashapp.services.unit_of_work import unit_of_work
 from models import MlAliasHistory, MlModel, MlModelAlias, MlModelVersion, utcnow
@@ -257,40 +259,91 @@ def previous_champion(name: str) -> int | None:
 
 def promote(actor: str, role: str | None, name: str, version: int, reason: str, *,
             rollback: bool = False) -> dict:
-    """Make `version` the champion. The one entry point for champion changes (promotion and rollback)."""
+    """Ask for `version` to become the champion, or (rollback) return to the previous champion at once.
+
+    A promotion is four-eyes: the checks run now (permission, reason, gates, not already champion) so a
+    failed gate is refused at once, then an approval request waits for a second person with
+    MODELS_PROMOTE (`approvals.approve` runs `_execute_promote`, which re-checks everything). A rollback is
+    the emergency brake back to a version that was champion before: one person, a reason, fresh MFA."""
+    _check_change(actor, role, name, version, reason, rollback)
+    if rollback:
+        mfa.require_fresh(actor, "model rollback")  # a fresh second factor in a browser session (GOVERNANCE.md)
+        return _change_champion(actor, role, name, version, reason, rollback=True)
+    mfa.require_fresh(actor, "model promotion")
+    request = approvals.request(PROMOTE, {"model": name, "version": int(version), "reason": check_reason(reason)},
+                                approvals.Actor(actor, role or ""), reason)
+    return {"model": name, "version": int(version), "action": "promote_requested", "request_id": request.id}
+
+
+def _check_change(actor: str, role: str | None, name: str, version: int, reason: str, rollback: bool) -> None:
     action = "rollback" if rollback else "promote"
     if not has_permission(role, Perm.MODELS_PROMOTE):
         audit.record(actor, f"model.{action}", f"model:{name}:{version}", {"role": role}, outcome="denied")
         raise PermissionDenied(f"your role ({role}) lacks the permission {Perm.MODELS_PROMOTE.value} "
                                f"needed to {action} a model")
-    reason = check_reason(reason)
-    mfa.require_fresh(actor, f"model {action}")  # a fresh second factor in a browser session (GOVERNANCE.md)
+    check_reason(reason)
+    model, target = get_model(name), get_version(name, version)
+    current = alias_version(model, "champion")
+    if current is not None and current.id == target.id:
+        raise Conflict(f"version {version} is already the champion of {name}", field="version")
+    if not rollback:
+        failed = [g["name"] for g in target.gates if not g.get("passed")]
+        if target.gates_passed is None or not target.gates:
+            raise Conflict(f"version {version} has no validation gates on record: promotion blocked", field="version")
+        if failed:
+            raise Conflict(f"promotion blocked: version {version} failed the gate(s) {', '.join(failed)}",
+                           field="version")
+
+
+def _change_champion(actor: str, role: str | None, name: str, version: int, reason: str, *, rollback: bool,
+                     evidence_extra: dict | None = None) -> dict:
+    action = "rollback" if rollback else "promote"
     with unit_of_work() as session:
         model = get_model(name)
         session.execute(sa.select(MlModel.id).where(MlModel.id == model.id).with_for_update())
+        _check_change(actor, role, name, version, reason, rollback)  # again, under the lock
         target = get_version(name, version)
         current = alias_version(model, "champion")
-        if current is not None and current.id == target.id:
-            raise Conflict(f"version {version} is already the champion of {name}", field="version")
-        if not rollback:
-            failed = [g["name"] for g in target.gates if not g.get("passed")]
-            if target.gates_passed is None or not target.gates:
-                raise Conflict(f"version {version} has no validation gates on record: promotion blocked",
-                               field="version")
-            if failed:
-                raise Conflict(f"promotion blocked: version {version} failed the gate(s) {', '.join(failed)}",
-                               field="version")
         evidence = {"gates": [{k: g.get(k) for k in ("name", "passed", "value", "threshold")} for g in target.gates],
                     "metrics": {k: target.metrics.get(k) for k in ("oos_sharpe", "deflated_sharpe", "dm_pvalue")},
-                    "role": role}
+                    "role": role, **(evidence_extra or {})}
         _move(model, "champion", target, action, actor, reason, evidence)
         challenger = alias_version(model, "challenger")
         if challenger is not None and challenger.id == target.id:
             _move(model, "challenger", None, "clear", actor, f"version {version} became the champion", {})
         audit.record(actor, f"model.{action}", f"model:{name}:{version}",
-                     {"from_version": current.version if current else None, "reason": reason})
+                     {"from_version": current.version if current else None, "reason": reason, **(evidence_extra or {})})
         return {"model": name, "champion": target.version, "from_version": current.version if current else None,
                 "action": action}
+
+
+def _execute_promote(params: dict, requested_by: str, approved_by: str) -> dict:
+    """Runs only inside `approvals.approve` of a model.promote request (the four-eyes choke point)."""
+    approvals.require_executing(PROMOTE)
+    from dashapp.services import users
+
+    approver = users.find_by_username(approved_by)
+    # approvals.check_approvable has already refused an approver whose role lacks MODELS_PROMOTE.
+    role = approver.role_name if approver is not None else "risk"
+    out = _change_champion(approved_by, role, params["model"], params["version"], params["reason"], rollback=False,
+                           evidence_extra={"requested_by": requested_by, "approved_by": approved_by,
+                                           "approval_request": approvals.executing_request_id()})
+    return {**out, "outcome": f"{params['model']} v{out['champion']} is the champion (requested by {requested_by}, "
+                              f"approved by {approved_by})"}
+
+
+class _PromoteParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: str = Field(min_length=1, max_length=60)
+    version: int = Field(gt=0, lt=2**31)
+    reason: str = Field(min_length=1, max_length=REASON_MAX)
+
+
+PROMOTE = "model.promote"
+approvals.register_action(approvals.ActionSpec(
+    name=PROMOTE, title="model promotion", request_perm=Perm.MODELS_PROMOTE, approve_perm=Perm.MODELS_PROMOTE,
+    params_model=_PromoteParams, execute=_execute_promote,
+    describe=lambda p: f"make {p['model']} v{p['version']} the champion", ttl_minutes=24 * 60, mfa=True))
 
 
 def rollback(actor: str, role: str | None, name: str, reason: str) -> dict:

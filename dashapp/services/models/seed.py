@@ -25,8 +25,11 @@ def seed_demo_model(actor: str = "demo") -> str:
                                     min_dsr=0.0)
     result = training.retrain(params, actor=actor)
     if result["gates_passed"]:
-        registry.promote(actor, "admin", DEMO_MODEL, result["version"],
-                         "demo seed: tiny model on bundled closes, DSR floor 0.0 (see its gates)")
+        # The installer's demo data, like a migration: no second person exists yet (D90); a person's
+        # promotion always goes through registry.promote and the four-eyes request.
+        registry._change_champion(actor, "admin", DEMO_MODEL, result["version"],
+                                  "demo seed: tiny model on bundled closes, DSR floor 0.0 (see its gates)",
+                                  rollback=False, evidence_extra={"seeded": True})
         added = shadow.run(DEMO_MODEL, bars=250)
         return f"model {DEMO_MODEL}: v{result['version']} champion, {added} shadow signals"
     return f"model {DEMO_MODEL}: v{result['version']} registered; gates failed ({', '.join(result['failed_gates'])})"
