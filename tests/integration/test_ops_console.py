@@ -83,7 +83,8 @@ def test_slo_counts_add_up_and_burn_rates_fire(server):
 
 def test_requests_are_tallied_per_minute_in_batches(client_as, dash_app):
     client = client_as("viewer")
-    slo.RECORDER.flush()  # whatever earlier requests left
+    with dash_app.server.app_context():
+        slo.RECORDER.flush()  # whatever earlier requests left (flushing writes, so it needs the app)
     for _ in range(3):
         assert client.get("/api/v1/engines/paper-1/control").status_code in (401, 403)
     with dash_app.server.app_context():

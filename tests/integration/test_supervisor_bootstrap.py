@@ -34,7 +34,9 @@ def test_first_start_generates_keeps_and_forgets_the_admin_password(settings):
     assert password and "generated now" in first[0]
     kept = settings.instance_dir / bootstrap.FIRST_ADMIN_FILE
     assert kept.stat().st_mode & 0o777 == 0o600
-    assert [line.split()[1] for line in first[1:]] == ["trader", "risk", "viewer"]
+    users, notes = first[1:4], first[4:]  # the demo users' logins first, then what else was seeded
+    assert [line.split()[1] for line in users] == ["trader", "risk", "viewer"]
+    assert any(note.startswith("Demo:   model ") for note in notes), notes
 
     again = bootstrap.prepare(settings, with_demo=True)
     assert _admin_password(again) == password and "generated now" not in again[0]
