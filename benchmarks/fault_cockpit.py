@@ -195,6 +195,24 @@ class Cockpit:
         past = [state in ("running", "succeeded") and (progress or 0) >= 50 for state, progress in rows]
         return len(rows) == len(ids) and all(past) and any(state == "running" for state, _ in rows)
 
+    def job_stories(self, ids: list[str], lines: int = 8) -> list[str]:
+        """For a failure message: each job's state, error and the last lines of its log."""
+        import sqlalchemy as sa
+
+        from dashapp.extensions import db
+        from models import Job
+
+        if not ids:
+            return []
+        with self.app().app_context():
+            try:
+                rows = db.session.execute(sa.select(Job.id, Job.state, Job.attempts, Job.error, Job.log)
+                                          .where(Job.id.in_(ids))).all()
+            finally:
+                db.session.remove()
+        return [f"{job_id} {state} after {attempts} attempt(s), error {error!r}; log tail:\n  "
+                + "\n  ".join((log or "").splitlines()[-lines:]) for job_id, state, attempts, error, log in rows]
+
     def wait_jobs(self, ids: list[str], deadline: float) -> list[str]:
         """Wait until every job is terminal; returns the ids that did not succeed (lost)."""
         ids = [i for i in ids if i]

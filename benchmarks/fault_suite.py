@@ -60,6 +60,7 @@ class Row:
     book_difference: int | None = None
     note: str = ""
     lost_ids: list[str] = field(default_factory=list)
+    lost_stories: list[str] = field(default_factory=list)  # state, error and log tail of each lost job
     stack: str = ""
     healthy_after: bool | None = None  # /healthz 200 on every web process once the fault is over
 
@@ -107,7 +108,7 @@ def _job_fault(cockpit: Cockpit, label: str, fault, deadline: float, hold: float
     accepted = [j for j in before + during if j]
     lost = cockpit.wait_jobs(accepted, deadline)
     return Row(label, time.monotonic() - killed if recover is not None else None, len(accepted), len(lost),
-               (len(before) + len(during)) - len(accepted), lost_ids=lost)
+               (len(before) + len(during)) - len(accepted), lost_ids=lost, lost_stories=cockpit.job_stories(lost))
 
 
 def kill_celery_worker(cockpit: Cockpit, deadline: float = 180) -> Row:
@@ -151,7 +152,8 @@ def outage(cockpit: Cockpit, label: str, server, seconds: float, deadline: float
     accepted = [j for j in before + during if j]
     lost = cockpit.wait_jobs(accepted, deadline)
     return Row(label, recover, len(accepted), len(lost), len(before) + len(during) - len(accepted),
-               note=f"{seconds:g} s outage; recovery counted from the restart", lost_ids=lost)
+               note=f"{seconds:g} s outage; recovery counted from the restart", lost_ids=lost,
+               lost_stories=cockpit.job_stories(lost))
 
 
 

@@ -56,12 +56,14 @@ def run_job(self, job_id: str, retried: bool = False) -> str:
         job = jobs.mark_running(job_id, f"{self.request.hostname} pid {os.getpid()}", liveness_wait=wait)
         if job is None:
             return "skipped"
-        with Heartbeat(current_app._get_current_object(), job_id, job.attempts, heartbeat_seconds(_settings()),
+        # Read before the run: an interrupted run discards the session, detaching `job`.
+        job_type, attempt = job.job_type, job.attempts
+        with Heartbeat(current_app._get_current_object(), job_id, attempt, heartbeat_seconds(_settings()),
                        cancel_grace=cancel_grace_seconds(_settings())) as watch:
             with log_context(job_id=job_id, user=job.created_by):  # every line the handler logs names its job
-                current_app.logger.info("job %s (%s) started, attempt %s", job_id, job.job_type, job.attempts)
+                current_app.logger.info("job %s (%s) started, attempt %s", job_id, job_type, attempt)
                 state = jobs.run(job, timeout_errors=(SoftTimeLimitExceeded,), interruptible=watch.interruptible)
-                current_app.logger.info("job %s (%s) ended: %s", job_id, job.job_type, state)
+                current_app.logger.info("job %s (%s) ended: %s", job_id, job_type, state)
                 return state
     except OperationalError as exc:  # the database blinked: try the attempt again, backing off
         raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 30), kwargs={"retried": True})

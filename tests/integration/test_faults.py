@@ -129,7 +129,8 @@ def assert_nothing_lost(rows, faults, cockpit) -> None:
     assert len(rows) == len(faults), context
     for row in rows:
         assert row.recover_s is not None, f"{row.fault} did not recover: {row.note}\n{context}"
-        assert row.jobs_lost == 0, f"{row.fault}: lost {row.lost_ids}\n{context}"
+        stories = "\n".join(row.lost_stories)
+        assert row.jobs_lost == 0, f"{row.fault}: lost {row.lost_ids}\n{stories}\n{context}"
         assert row.healthy_after is True, f"{row.fault}: no good /healthz after\n{context}"
     [engine] = [row for row in rows if row.fault == "kill -9 engine"]
     assert engine.orders_lost == 0, context
