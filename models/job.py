@@ -43,6 +43,9 @@ class Job(db.Model):
     started_at = sa.Column(UTCDateTime, nullable=True)
     finished_at = sa.Column(UTCDateTime, nullable=True)
     heartbeat_at = sa.Column(UTCDateTime, nullable=True)
+    # The Celery node (e.g. worker-1@host) running the current attempt: the reaper asks that node
+    # whether it still runs the job, and waits longer when that node does not answer.
+    worker = sa.Column(sa.String(200), nullable=True)
 
     __table_args__ = (
         sa.CheckConstraint(

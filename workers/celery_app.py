@@ -270,6 +270,14 @@ class CeleryJobPort:
         """Ids of the tasks some live worker is executing; None when the broker cannot be asked."""
         return self._ask("active")
 
+    def active_jobs_by_worker(self) -> dict[str, set[str]] | None:
+        """{node name: ids it is running} for the workers that answered within the timeout."""
+        try:
+            replies = self.app.control.inspect(timeout=self.inspect_timeout).active()
+        except Exception:  # the reaper then relies on heartbeats alone
+            return None
+        return {node: {task["id"] for task in tasks} for node, tasks in (replies or {}).items()}
+
     def known_job_ids(self) -> set[str] | None:
         """Ids some live worker is executing, holds reserved (prefetched) or holds for later (ETA)."""
         known: set[str] = set()

@@ -53,7 +53,8 @@ def run_job(self, job_id: str, retried: bool = False) -> str:
     # A redelivered message waits to see whether another attempt is still alive; our own retry need not.
     wait = 0.0 if retried else 2.5 * heartbeat_seconds(_settings())
     try:
-        job = jobs.mark_running(job_id, f"{self.request.hostname} pid {os.getpid()}", liveness_wait=wait)
+        job = jobs.mark_running(job_id, f"{self.request.hostname} pid {os.getpid()}", liveness_wait=wait,
+                                node=self.request.hostname)
         if job is None:
             return "skipped"
         # Read before the run: an interrupted run discards the session, detaching `job`.
@@ -77,7 +78,7 @@ def reap_stale_jobs(self) -> dict:
 
     port, now, settings = CeleryJobPort(self.app), utcnow(), _settings()
     grace = timedelta(seconds=3 * heartbeat_seconds(settings))
-    reaped = job_recovery.reap_stale(now, active_job_ids=port.active_job_ids, orphan_grace=grace, port=port)
+    reaped = job_recovery.reap_stale(now, active_jobs=port.active_jobs_by_worker, orphan_grace=grace, port=port)
     requeue_after = timedelta(seconds=requeue_after_seconds(settings))
     return {"reaped": reaped, "requeued": job_recovery.requeue_lost(now, port=port, grace=requeue_after),
             "files_removed": clean_orphan_files()}

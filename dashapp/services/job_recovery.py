@@ -29,17 +29,27 @@ REAPER = "reaper"
 HARD_LIMIT_GRACE = timedelta(seconds=60)
 
 
-def reap_stale(now: datetime | None = None, *, active_job_ids: Callable[[], set[str] | None] | None = None,
-               orphan_grace: timedelta = timedelta(seconds=30), port: JobPort | None = None) -> list[str]:
+def reap_stale(now: datetime | None = None, *,
+               active_jobs: Callable[[], dict[str, set[str]] | None] | None = None,
+               orphan_grace: timedelta = timedelta(seconds=30), unanswered_grace: timedelta | None = None,
+               port: JobPort | None = None) -> list[str]:
     """End running jobs whose worker is gone (re-queue once when the type is safe to retry, else
     fail), so a killed worker never leaves a job 'running':
     * no heartbeat for longer than the type's hard time limit + grace (no live attempt can be that
       quiet: the worker would have killed it), or
-    * no heartbeat for `orphan_grace` and no live worker lists it among its active tasks
-      (`active_job_ids()`; None means the broker could not be asked, and this rule is skipped)."""
+    * no heartbeat for `orphan_grace` and the worker node that claimed the job answers that it does
+      not run it (`active_jobs()`: {node: ids} of the nodes that answered; None means the broker
+      could not be asked, and this rule is skipped), or
+    * no heartbeat for `unanswered_grace` (default: four times `orphan_grace`, at least a minute)
+      and that node does not answer at all (stopped for good, or its host is gone).
+
+    Why the claiming node must answer: after a database outage every heartbeat is stale at once,
+    and a busy worker that misses the inspect timeout would otherwise have its live jobs reaped
+    and run twice. A killed worker comes back under the same node name and answers."""
     now = now or utcnow()
+    unanswered_grace = unanswered_grace or max(4 * orphan_grace, timedelta(seconds=60))
     running = list(db.session.execute(sa.select(Job).where(Job.state == JobState.RUNNING.value)).scalars())
-    active: set[str] | None = None
+    replies: dict[str, set[str]] | None = None
     asked = False
     reaped = []
     for job in running:
@@ -49,13 +59,12 @@ def reap_stale(now: datetime | None = None, *, active_job_ids: Callable[[], set[
         if quiet > hard + HARD_LIMIT_GRACE:
             reason = f"no heartbeat for {int(quiet.total_seconds())} s, longer than its hard time limit " \
                      f"({int(hard.total_seconds())} s) + grace: its worker was lost or killed"
-        elif quiet > orphan_grace and active_job_ids is not None:
+        elif quiet > orphan_grace and active_jobs is not None:
             if not asked:
-                active, asked = active_job_ids(), True
-            if active is None or job.id in active:
+                replies, asked = active_jobs(), True
+            reason = _orphaned(job, quiet, replies, unanswered_grace)
+            if reason is None:
                 continue
-            reason = f"its worker is gone: no live worker runs this job and it sent no heartbeat for " \
-                     f"{int(quiet.total_seconds())} s (worker killed or restarted)"
         else:
             continue
         if spec is not None and spec.retry_when_lost and job.attempts < min(2, spec.max_attempts):
@@ -71,6 +80,26 @@ def reap_stale(now: datetime | None = None, *, active_job_ids: Callable[[], set[
                 audit.record(REAPER, "job.reap", f"job:{job.id}", {"job_type": job.job_type, "reason": reason})
                 reaped.append(job.id)
     return reaped
+
+
+def _orphaned(job: Job, quiet: timedelta, replies: dict[str, set[str]] | None,
+              unanswered_grace: timedelta) -> str | None:
+    """Why a quiet job is taken to have lost its worker, from the nodes' answers; None to keep it."""
+    if replies is None or any(job.id in ids for ids in replies.values()):
+        return None
+    seconds = int(quiet.total_seconds())
+    if job.worker is None:  # claimed before nodes were recorded: any answering node will do
+        if not replies:
+            return None
+        return f"its worker is gone: no live worker runs this job and it sent no heartbeat for {seconds} s " \
+               f"(worker killed or restarted)"
+    if job.worker in replies:
+        return f"its worker is gone: {job.worker} answers that it does not run this job, which sent no " \
+               f"heartbeat for {seconds} s (worker killed or restarted)"
+    if quiet > unanswered_grace:
+        return f"its worker is gone: {job.worker} has not answered and the job sent no heartbeat for " \
+               f"{seconds} s (worker stopped or its host lost)"
+    return None
 
 
 def _retry(job: Job, spec, reason: str, now: datetime, port: JobPort | None) -> bool:

@@ -52,6 +52,11 @@ class JobPort(Protocol):
 
     def active_job_ids(self) -> set[str] | None: ...
 
+    def active_jobs_by_worker(self) -> dict[str, set[str]] | None:
+        """{node name: ids it is running} for each live worker that answered in time; None when
+        they cannot be asked. A node missing from the answer said nothing about its jobs."""
+        ...
+
     def known_job_ids(self) -> set[str] | None:
         """Ids live workers are running or hold reserved; None when they cannot be asked."""
         ...
@@ -249,10 +254,11 @@ def _transition(job_id: str, from_states: tuple[str, ...], log: str | None = Non
     return moved
 
 
-def mark_running(job_id: str, worker: str = "", liveness_wait: float = 0.0) -> Job | None:
+def mark_running(job_id: str, worker: str = "", liveness_wait: float = 0.0, node: str | None = None) -> Job | None:
     """Claim the job for one attempt. None when it must not run: it is terminal (canceled before it
     started, reaped, finished), it used up its attempts, or another attempt is still alive (its
-    heartbeat moved during `liveness_wait` seconds: a duplicate delivery)."""
+    heartbeat moved during `liveness_wait` seconds: a duplicate delivery). `worker` describes the
+    process for the log; `node` is the Celery node name the reaper will ask about the job."""
     job = get_job(job_id)
     if job.job_state.is_terminal:
         return None
@@ -271,7 +277,7 @@ def mark_running(job_id: str, worker: str = "", liveness_wait: float = 0.0) -> J
     now = utcnow()
     if not _transition(job_id, ACTIVE, log=f"{note} on {worker or 'a worker'}", attempt=job.attempts,
                        state=JobState.RUNNING.value, attempts=attempt, started_at=now, heartbeat_at=now,
-                       message=note):
+                       message=note, worker=node):
         return None
     db.session.expire_all()
     return db.session.get(Job, job_id)

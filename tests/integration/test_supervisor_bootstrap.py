@@ -40,7 +40,8 @@ def test_first_start_generates_keeps_and_forgets_the_admin_password(settings):
 
     again = bootstrap.prepare(settings, with_demo=True)
     assert _admin_password(again) == password and "generated now" not in again[0]
-    assert again[1:] == first[1:]  # the demo users are not created twice
+    assert again[1:4] == users  # the demo users are not created twice: the same logins are shown
+    assert "Demo:   model aapl-direction: present" in again[4:], again  # nor the demo model trained twice
 
     _reset_admin_password(settings, "Changed-By-Hand-42")
     after_change = bootstrap.prepare(settings, with_demo=False)

@@ -165,17 +165,18 @@ def test_killed_pool_child_job_is_redelivered_and_finishes(server, settings, cel
 @BOTH_STACKS
 def test_killed_worker_job_is_reaped(server, settings, celery_app, port, broker, db_backend):
     """kill -9 of the whole worker (main process and pool): its message is gone (filesystem) or
-    parked unacked for the visibility timeout (Redis); the reaper, run by the next worker as beat
-    would, sees no live worker runs the job and, a health check being safe to run twice, re-queues
-    it once: the next worker runs it to the end as attempt 2."""
+    parked unacked for the visibility timeout (Redis); the worker restarted under its node name
+    (as supervisord does) runs the reaper as beat would, answers that it does not run the job and,
+    a health check being safe to run twice, the job is re-queued once and run to the end as attempt 2."""
     from workers.celery_app import REAP_STALE_JOBS
 
     with celery_worker(settings, celery_app) as worker:
         job = _launch(port, sleep_seconds=3)
         wait_for_job(job.id, "running", worker=worker)
+        assert jobs.get_job(job.id).worker == worker.node  # the node the reaper will ask
         worker.kill()
     assert jobs.get_job(job.id).state == "running"
-    with celery_worker(settings, celery_app) as second:
+    with celery_worker(settings, celery_app, node=worker.node) as second:
         deadline = time.monotonic() + 40
         while "re-queued once by the reaper" not in jobs.get_job(job.id).log and time.monotonic() < deadline:
             celery_app.send_task(REAP_STALE_JOBS)
@@ -183,7 +184,8 @@ def test_killed_worker_job_is_reaped(server, settings, celery_app, port, broker,
             time.sleep(1.0)
         job = wait_for_job(job.id, TERMINAL, timeout=60, worker=second, what="(orphaned by a killed worker)")
     assert job.state == "succeeded", f"{job.state}: {job.error}\n{job.log}"
-    assert "re-queued once by the reaper: its worker is gone" in job.log and job.attempts == 2
+    assert f"re-queued once by the reaper: its worker is gone: {worker.node} answers" in job.log
+    assert job.attempts == 2
 
 
 @pytest.mark.parametrize("db_backend", [SQLITE])

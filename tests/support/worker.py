@@ -86,13 +86,14 @@ def stop(worker: WorkerProcess, grace: float = 1.5) -> None:
 
 @contextlib.contextmanager
 def celery_worker(settings, app=None, queues: str = "default,jobs,reports", pool: str = "prefork",
-                  concurrency: int = 2):
+                  concurrency: int = 2, node: str | None = None):
     """Start a worker for `settings`, wait for its ping (through `app`, a Celery app for the same
-    settings), yield it, and always stop it."""
+    settings), yield it, and always stop it. `node`: the name of a worker it replaces (supervisord
+    restarts a worker under its old name); a fresh one by default."""
     from workers.celery_app import create_celery
 
     app = app or create_celery(settings)
-    node = f"test-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
+    node = node or f"test-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
     log_path = Path(settings.instance_dir) / f"worker-{node.split('@')[0]}.log"
     command = [str(CELERY), "-A", "workers.main:celery", "worker", "-Q", queues, "--pool", pool,
                "--concurrency", str(concurrency), "-n", node, "--loglevel", os.environ.get("COCKPIT_TEST_WORKER_LOGLEVEL", "INFO"),

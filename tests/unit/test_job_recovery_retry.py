@@ -28,6 +28,9 @@ class Port:
     def active_job_ids(self):
         return self.active
 
+    def active_jobs_by_worker(self):
+        return None if self.active is None else {"w1": self.active}
+
     def known_job_ids(self):
         return self.active
 
@@ -57,7 +60,7 @@ def _orphan(port) -> str:
 
 
 def _reap(port):
-    return job_recovery.reap_stale(utcnow(), active_job_ids=port.active_job_ids,
+    return job_recovery.reap_stale(utcnow(), active_jobs=port.active_jobs_by_worker,
                                    orphan_grace=timedelta(seconds=30), port=port)
 
 

@@ -32,6 +32,10 @@ class FakePort:
         self.asked += 1
         return self.active
 
+    def active_jobs_by_worker(self):
+        self.asked += 1
+        return None if self.active is None else {"w1": self.active}
+
     def known_job_ids(self):
         self.asked += 1
         return self.active
@@ -371,7 +375,7 @@ def test_reaper_fails_a_job_no_live_worker_runs(server, unsafe_health_check):
     orphan = _running(port, 40)
     fresh = _running(port, 1)
     port.active = {fresh}
-    assert job_recovery.reap_stale(utcnow(), active_job_ids=port.active_job_ids, orphan_grace=timedelta(seconds=30)) == [orphan]
+    assert job_recovery.reap_stale(utcnow(), active_jobs=port.active_jobs_by_worker, orphan_grace=timedelta(seconds=30)) == [orphan]
     job = _fresh(orphan)
     assert job.state == "failed" and "its worker is gone" in job.error and job.finished_at
 
@@ -380,16 +384,41 @@ def test_reaper_keeps_jobs_a_live_worker_runs_or_when_it_cannot_ask(server):
     port = FakePort()
     quiet = _running(port, 40)  # e.g. a numba kernel holding the GIL: no heartbeat, but still active
     port.active = {quiet}
-    assert job_recovery.reap_stale(utcnow(), active_job_ids=port.active_job_ids) == []
+    assert job_recovery.reap_stale(utcnow(), active_jobs=port.active_jobs_by_worker) == []
     port.active = None  # the broker could not be asked: heartbeats alone decide
-    assert job_recovery.reap_stale(utcnow(), active_job_ids=port.active_job_ids) == []
+    assert job_recovery.reap_stale(utcnow(), active_jobs=port.active_jobs_by_worker) == []
     assert _fresh(quiet).state == "running"
+
+
+def _claimed_by(port, node: str, heartbeat_age: float) -> str:
+    job = _launch(port)
+    jobs.mark_running(job.id, f"{node} pid 1", node=node)
+    _age_heartbeat(job.id, heartbeat_age)
+    return job.id
+
+
+def test_reaper_asks_the_node_that_claimed_the_job_and_waits_when_it_does_not_answer(server, unsafe_health_check):
+    """After a database outage every heartbeat is stale at once: a live job whose node is too busy
+    to answer the inspect in time must not be reaped (it would run twice). Only the claiming node's
+    answer counts; a node silent for the longer grace is taken as gone."""
+    port = FakePort()
+    busy = _claimed_by(port, "worker-2@host", 40)
+    gone = _claimed_by(port, "worker-3@host", 200)
+    dropped = _claimed_by(port, "worker-1@host", 40)
+    answers = {"worker-1@host": set()}  # only worker-1 answered, and it does not run `dropped`
+    reaped = job_recovery.reap_stale(utcnow(), active_jobs=lambda: answers, orphan_grace=timedelta(seconds=30))
+    assert sorted(reaped) == sorted([gone, dropped])
+    assert _fresh(busy).state == "running"
+    assert "worker-1@host answers that it does not run this job" in _fresh(dropped).error
+    assert "worker-3@host has not answered" in _fresh(gone).error
+    assert job_recovery.reap_stale(utcnow(), active_jobs=lambda: {}, orphan_grace=timedelta(seconds=30)) == []
+    assert _fresh(busy).state == "running"  # no answer at all says nothing about it either
 
 
 def test_reaper_does_not_ask_the_broker_when_nothing_is_stale(server):
     port = FakePort(active=set())
     _running(port, 1)
-    assert job_recovery.reap_stale(utcnow(), active_job_ids=port.active_job_ids) == []
+    assert job_recovery.reap_stale(utcnow(), active_jobs=port.active_jobs_by_worker) == []
     assert port.asked == 0
 
 
