@@ -52,14 +52,10 @@ class JobPort(Protocol):
 
     def active_job_ids(self) -> set[str] | None: ...
 
-    def active_jobs_by_worker(self) -> dict[str, set[str]] | None:
-        """{node name: ids it is running} for each live worker that answered in time; None when
-        they cannot be asked. A node missing from the answer said nothing about its jobs."""
-        ...
+    def active_jobs_by_worker(self) -> dict[str, set[str]] | None: ...  # {node: its running ids}; None: unasked
 
     def known_job_ids(self) -> set[str] | None:
         """Ids live workers are running or hold reserved; None when they cannot be asked."""
-        ...
 
 
 class QueueUnavailable(ServiceError):
@@ -255,10 +251,10 @@ def _transition(job_id: str, from_states: tuple[str, ...], log: str | None = Non
 
 
 def mark_running(job_id: str, worker: str = "", liveness_wait: float = 0.0, node: str | None = None) -> Job | None:
-    """Claim the job for one attempt. None when it must not run: it is terminal (canceled before it
-    started, reaped, finished), it used up its attempts, or another attempt is still alive (its
-    heartbeat moved during `liveness_wait` seconds: a duplicate delivery). `worker` describes the
-    process for the log; `node` is the Celery node name the reaper will ask about the job."""
+    """Claim the job for one attempt as Celery node `node` (the reaper asks it about the job). None
+    when it must not run: it is terminal (canceled before it started, reaped, finished), it used up
+    its attempts, or another attempt is still alive (its heartbeat moved during `liveness_wait`
+    seconds: a duplicate delivery). `worker` describes the process in the job's log."""
     job = get_job(job_id)
     if job.job_state.is_terminal:
         return None
@@ -451,6 +447,3 @@ def detail(job: Job) -> dict:
     return {**summary(job), "params": job.params, "log": job.log, "result": job.result, "error": job.error,
             "attempts": job.attempts, "queue": job.queue,
             "started_at": _iso(job.started_at), "cancelable": not job.job_state.is_terminal}
-
-
-# --- job types -------------------------------------------------------------------------------
