@@ -272,11 +272,7 @@ class CeleryJobPort:
 
     def active_jobs_by_worker(self) -> dict[str, set[str]] | None:
         """{node name: ids it is running} for the workers that answered within the timeout."""
-        try:
-            replies = self.app.control.inspect(timeout=self.inspect_timeout).active()
-        except Exception:  # the reaper then relies on heartbeats alone
-            return None
-        return {node: {task["id"] for task in tasks} for node, tasks in (replies or {}).items()}
+        return self._ask_each("active")
 
     def known_job_ids(self) -> set[str] | None:
         """Ids some live worker is executing, holds reserved (prefetched) or holds for later (ETA)."""
@@ -295,12 +291,19 @@ class CeleryJobPort:
         return waiting_task_ids(self.app, QUEUES)
 
     def _ask(self, what: str) -> set[str] | None:
+        by_node = self._ask_each(what)
+        return None if by_node is None else set().union(*by_node.values())
+
+    def _ask_each(self, what: str) -> dict[str, set[str]] | None:
+        """{node: task ids} from each worker that answered `inspect <what>` in time; None when the
+        broker cannot be asked."""
         try:
             replies = getattr(self.app.control.inspect(timeout=self.inspect_timeout), what)()
         except Exception:  # the reaper then relies on heartbeats alone
             return None
         # scheduled() wraps each task as {"request": {...}}; active() and reserved() do not.
-        return {(task.get("request") or task)["id"] for tasks in (replies or {}).values() for task in tasks}
+        return {node: {(task.get("request") or task)["id"] for task in tasks}
+                for node, tasks in (replies or {}).items()}
 
 
 def current_job_port() -> CeleryJobPort:
